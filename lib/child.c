@@ -1,0 +1,468 @@
+/* The child side, from clone3 to execve. Everything here runs in a copy of
+ * the executor's address space (or, for the program, shares init's), so it
+ * calls only raw system calls and async-signal-safe functions: no malloc,
+ * no stdio, no locks, no libseccomp or libcap-ng. Each failure is recorded
+ * as {stage, errno} in the sandbox's shared record and the process exits.
+ *
+ * Two processes live here:
+ *   init    PID 1 of the sandbox's pid namespace: waits for the parent to
+ *           write its id maps, builds the mount namespace, writes the
+ *           workspace files, starts the program with a vfork-style clone,
+ *           then reaps everything until the program ends and kills the rest.
+ *   program applies rlimits, Landlock, capabilities, no_new_privs and
+ *           seccomp (the last thing before execve) and executes argv.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+#define PATH_BUF 4096
+#define PROG_STACK (64 * 1024)
+
+/* The program's stack while it shares init's memory (CLONE_VM). Each init
+ * has its own copy of this array, being a separate process. */
+static char prog_stack[PROG_STACK] __attribute__((aligned(16)));
+
+static _Noreturn void die(struct rj__shm *shm, int stage, int err, int detail)
+{
+	shm->stage = stage;
+	shm->err = err ? err : EPERM;
+	shm->detail = detail;
+	atomic_store(&shm->state, RJ__SHM_FAILED);
+	_exit(127);
+}
+
+/* ---- small string helpers (no libc formatting here) ------------------ */
+
+static size_t s_cat(char *dst, size_t at, const char *src)
+{
+	while (*src && at < PATH_BUF - 1)
+		dst[at++] = *src++;
+	dst[at] = '\0';
+	return at;
+}
+
+static size_t s_num(char *dst, size_t at, uint64_t v, unsigned base)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n && at < PATH_BUF - 1)
+		dst[at++] = tmp[--n];
+	dst[at] = '\0';
+	return at;
+}
+
+/* root + "/" + rel */
+static void join(char *out, const char *root, const char *rel)
+{
+	size_t at = s_cat(out, 0, root);
+	at = s_cat(out, at, "/");
+	s_cat(out, at, rel);
+}
+
+static int mkdir_p(char *path, unsigned mode)
+{
+	for (char *c = path + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		int r = mkdir(path, 0755);
+		*c = '/';
+		if (r < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int mkparent(char *path)
+{
+	char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return 0;
+	*slash = '\0';
+	int r = mkdir_p(path, 0755);
+	*slash = '/';
+	return r;
+}
+
+static int setattr(const char *path, uint64_t set, unsigned flags)
+{
+	struct mount_attr attr = { .attr_set = set };
+	return syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof attr) < 0 ? -errno : 0;
+}
+
+/* ---- stdio and descriptors ------------------------------------------- */
+
+static void setup_fds(const struct rj__child_args *a)
+{
+	int src[3] = { a->stdin_fd, a->stdout_fd, a->stderr_fd };
+	int tmp[3];
+	/* Move the three above 2 first: one of them may already be 0, 1 or 2
+	 * when the embedding process had closed its own stdio. */
+	for (int i = 0; i < 3; i++)
+		if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			die(a->shm, RJ_STAGE_STDIO, errno, i);
+	for (int i = 0; i < 3; i++)
+		if (dup2(tmp[i], i) < 0)
+			die(a->shm, RJ_STAGE_STDIO, errno, i);
+	/* Every inherited descriptor of the executor is O_CLOEXEC already;
+	 * marking the rest as well covers those an embedding program opened
+	 * without it. init closes them all once the program runs. */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sigaction(s, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* ---- the mount namespace ---------------------------------------------- */
+
+static int op_bind(const char *src, char *dst, uint64_t attrs, bool is_file)
+{
+	int r = is_file ? mkparent(dst) : mkdir_p(dst, 0755);
+	if (r < 0)
+		return r;
+	if (is_file) {
+		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+	}
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	return setattr(dst, attrs, AT_RECURSIVE);
+}
+
+static int op_tmpfs(char *dst, uint64_t size, unsigned mode)
+{
+	char opts[PATH_BUF];
+	size_t at = s_cat(opts, 0, "size=");
+	at = s_num(opts, at, size, 10);
+	at = s_cat(opts, at, ",mode=");
+	at = s_num(opts, at, mode, 8);
+	at = s_cat(opts, at, ",uid=1000,gid=1000");
+	int r = mkdir_p(dst, 0755);
+	if (r < 0)
+		return r;
+	return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ? -errno : 0;
+}
+
+static int op_write(char *dst, const char *data, size_t len, unsigned mode)
+{
+	int r = mkparent(dst);
+	if (r < 0)
+		return r;
+	int fd = open(dst, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static uint64_t bind_attrs(unsigned flags)
+{
+	uint64_t a = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	if (!(flags & RJ_MOUNT_RW))
+		a |= MOUNT_ATTR_RDONLY;
+	if (flags & RJ_MOUNT_NOEXEC)
+		a |= MOUNT_ATTR_NOEXEC;
+	return a;
+}
+
+static int op_bindfd(const struct rj__child_args *a, const struct rj__mop *op, char *dst)
+{
+	int fd = op->arg == UINT64_MAX ? a->workdir_fd : a->mount_fds[op->arg];
+	char src[PATH_BUF];
+	s_num(src, s_cat(src, 0, "/proc/self/fd/"), (uint64_t)fd, 10);
+	return op_bind(src, dst, bind_attrs(op->flags), false);
+}
+
+static int replay(const struct rj__child_args *a, const struct rj__mop *op)
+{
+	char dst[PATH_BUF];
+	join(dst, a->root_dir, op->dst);
+	switch (op->kind) {
+	case RJ__MOP_DIR:
+		return mkdir_p(dst, 0755);
+	case RJ__MOP_BIND:
+		return op_bind(op->src, dst, bind_attrs(0), false);
+	case RJ__MOP_BINDFILE:
+		/* Device nodes need writes and no nodev; files are read-only. */
+		return op_bind(op->src, dst, (op->flags & RJ_MOUNT_RW) ?
+			       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC : bind_attrs(0), true);
+	case RJ__MOP_BINDFD:
+		return op_bindfd(a, op, dst);
+	case RJ__MOP_SYMLINK: {
+		int r = mkparent(dst);
+		return r < 0 ? r : symlink(op->src, dst) < 0 ? -errno : 0;
+	}
+	case RJ__MOP_TMPFS:
+		return op_tmpfs(dst, op->arg, op->mode);
+	case RJ__MOP_WRITE:
+		return op_write(dst, op->data, op->len, op->mode);
+	case RJ__MOP_PROC: {
+		int r = mkdir_p(dst, 0555);
+		if (r < 0)
+			return r;
+		return mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? -errno : 0;
+	}
+	}
+	return -EINVAL;
+}
+
+static void build_root(const struct rj__child_args *a)
+{
+	struct rj__shm *shm = a->shm;
+	/* Nothing we mount may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die(shm, RJ_STAGE_MOUNTS, errno, -1);
+	if (mount("tmpfs", a->root_dir, "tmpfs", MS_NOSUID | MS_NODEV,
+		  "size=1m,nr_inodes=4096,mode=0755") < 0)
+		die(shm, RJ_STAGE_MOUNTS, errno, -2);
+	const struct rj__policy *pol = a->pol;
+	for (size_t i = 0; i < pol->nmops; i++) {
+		int r = replay(a, &pol->mops[i]);
+		if (r < 0)
+			die(shm, RJ_STAGE_MOUNTS, -r, (int)i);
+	}
+}
+
+static void write_files(const struct rj__child_args *a)
+{
+	const struct rj__policy *pol = a->pol;
+	char dst[PATH_BUF];
+	char box[PATH_BUF];
+	join(box, a->root_dir, "box");
+	for (size_t i = 0; i < pol->nfiles; i++) {
+		join(dst, box, pol->files[i].path);
+		int r = op_write(dst, pol->files[i].data, pol->files[i].len, pol->files[i].mode);
+		if (r < 0)
+			die(a->shm, RJ_STAGE_FILES, -r, (int)i);
+	}
+}
+
+static void enter_root(const struct rj__child_args *a)
+{
+	/* The root itself becomes read-only: only /box, /tmp and /dev/shm
+	 * (and the caller's rw mounts) stay writable. */
+	if (setattr(a->root_dir, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0) < 0)
+		die(a->shm, RJ_STAGE_MOUNTS, errno, -3);
+	if (chdir(a->root_dir) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		die(a->shm, RJ_STAGE_MOUNTS, errno, -4);
+	/* The old root now sits on top of the new one: detach it. */
+	if (umount2(".", MNT_DETACH) < 0)
+		die(a->shm, RJ_STAGE_MOUNTS, errno, -5);
+	if (chdir(a->pol->cwd) < 0)
+		die(a->shm, RJ_STAGE_CHDIR, errno, 0);
+}
+
+/* ---- the program -------------------------------------------------------- */
+
+static int set_rlimit(int res, uint64_t soft, uint64_t hard)
+{
+	struct rlimit rl = {
+		soft == RJ_UNLIMITED ? RLIM_INFINITY : soft,
+		hard == RJ_UNLIMITED ? RLIM_INFINITY : hard,
+	};
+	return setrlimit(res, &rl) < 0 ? -errno : 0;
+}
+
+static int apply_rlimits(const struct rj__child_args *a)
+{
+	const uint64_t *l = a->pol->limits;
+	uint64_t cpu_s = (l[RJ_LIMIT_TIME] + 999999) / 1000000 + 1;
+	int r = 0;
+	r |= set_rlimit(RLIMIT_CORE, 0, 0);
+	r |= set_rlimit(RLIMIT_NOFILE, l[RJ_LIMIT_OPEN_FILES], l[RJ_LIMIT_OPEN_FILES]);
+	r |= set_rlimit(RLIMIT_FSIZE, l[RJ_LIMIT_FSIZE], l[RJ_LIMIT_FSIZE]);
+	r |= set_rlimit(RLIMIT_STACK, l[RJ_LIMIT_STACK], l[RJ_LIMIT_STACK]);
+	/* The kernel's backstop behind the executor's own CPU timer. */
+	r |= set_rlimit(RLIMIT_CPU, cpu_s, cpu_s + 1);
+	if (!a->cg_pids)
+		r |= set_rlimit(RLIMIT_NPROC, l[RJ_LIMIT_PIDS], l[RJ_LIMIT_PIDS]);
+	/* Never RLIMIT_AS by default: it breaks the JVM, node and Go. */
+	if (!a->cg_mem)
+		r |= set_rlimit(RLIMIT_DATA, l[RJ_LIMIT_MEM], l[RJ_LIMIT_MEM]);
+	if (a->pol->limits_set & (1u << RJ_LIMIT_AS))
+		r |= set_rlimit(RLIMIT_AS, l[RJ_LIMIT_AS], l[RJ_LIMIT_AS]);
+	return r ? -EINVAL : 0;
+}
+
+/* execvpe without malloc: PROGRAM without a slash is looked up on the
+ * sandbox's PATH. Returns the errno of the most telling failure. */
+static int exec_program(const struct rj__policy *pol)
+{
+	const char *prog = pol->argv[0];
+	if (strchr(prog, '/') || !pol->path_env) {
+		execve(prog, pol->argv, pol->envp);
+		return errno;
+	}
+	int err = ENOENT;
+	const char *p = pol->path_env;
+	char path[PATH_BUF];
+	while (*p) {
+		const char *end = strchrnul(p, ':');
+		size_t n = (size_t)(end - p);
+		if (n && n + strlen(prog) + 2 < PATH_BUF) {
+			memcpy(path, p, n);
+			path[n] = '/';
+			strcpy(path + n + 1, prog);
+			execve(path, pol->argv, pol->envp);
+			if (errno != ENOENT && errno != ENOTDIR)
+				err = errno;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return err;
+}
+
+static int program_main(void *arg)
+{
+	const struct rj__child_args *a = arg;
+	struct rj__shm *shm = a->shm;
+	int r;
+	if ((r = apply_rlimits(a)) < 0)
+		die(shm, RJ_STAGE_RLIMITS, -r, 0);
+	if (a->landlock_abi > 0 && (r = rj__landlock_apply(a->pol, a->landlock_abi, a->landlock_scope)) < 0)
+		die(shm, RJ_STAGE_LANDLOCK, -r, 0);
+	if ((r = rj__caps_drop_all()) < 0)
+		die(shm, RJ_STAGE_CAPS, -r, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die(shm, RJ_STAGE_NO_NEW_PRIVS, errno, 0);
+	/* seccomp is the last step before execve (bubblewrap's order). */
+	if (syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &a->pol->bpf) < 0)
+		die(shm, RJ_STAGE_SECCOMP, errno, 0);
+	die(shm, RJ_STAGE_EXEC, exec_program(a->pol), 0);
+}
+
+/* ---- init --------------------------------------------------------------- */
+
+static void wait_for_go(struct rj__shm *shm)
+{
+	/* The parent writes our id maps (and attaches v1 cgroups) and then
+	 * flips `go`. If it died meanwhile, PDEATHSIG kills us; the timeout
+	 * covers a parent that died before we set it. */
+	struct timespec ts = { 10, 0 };
+	while (atomic_load(&shm->go) == 0) {
+		long r = syscall(SYS_futex, &shm->go, FUTEX_WAIT, 0, &ts, NULL, 0);
+		if (r < 0 && errno == ETIMEDOUT)
+			_exit(126);
+	}
+	if (atomic_load(&shm->go) != 1)
+		_exit(126);
+}
+
+static void become_box_user(const struct rj__child_args *a)
+{
+	if (a->root_mode && setgroups(0, NULL) < 0)
+		die(a->shm, RJ_STAGE_USERNS, errno, 1);
+	/* Our host uid is not mapped in the namespace, so the kernel keeps
+	 * our capabilities in it across this switch to a mapped id. */
+	if (setresgid(RJ__BOX_UID, RJ__BOX_UID, RJ__BOX_UID) < 0 ||
+	    setresuid(RJ__BOX_UID, RJ__BOX_UID, RJ__BOX_UID) < 0)
+		die(a->shm, RJ_STAGE_USERNS, errno, 2);
+}
+
+static _Noreturn void reap_all(struct rj__shm *shm, pid_t prog)
+{
+	for (;;) {
+		int st;
+		pid_t pid = wait4(-1, &st, __WALL, NULL);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pid == prog) {
+			shm->wstatus = st;
+			atomic_store(&shm->state, RJ__SHM_FINISHED);
+			/* When the program ends, the sandbox ends with it. */
+			kill(-1, SIGKILL);
+		}
+	}
+	_exit(0);
+}
+
+_Noreturn void rj__child_main(const struct rj__child_args *a)
+{
+	struct rj__shm *shm = a->shm;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	setup_fds(a);
+	reset_signals();
+	if (setsid() < 0)
+		die(shm, RJ_STAGE_NAMESPACES, errno, 0);
+	wait_for_go(shm);
+	become_box_user(a);
+	umask(0);
+	if (sethostname("ringjail", 8) < 0)
+		die(shm, RJ_STAGE_NAMESPACES, errno, 1);
+	build_root(a);
+	write_files(a);
+	enter_root(a);
+	umask(022);
+	/* Nothing inside may read init's memory through /proc. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	pid_t prog = clone(program_main, prog_stack + PROG_STACK,
+			   CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)a);
+	if (prog < 0)
+		die(shm, RJ_STAGE_FORK, errno, 0);
+	/* CLONE_VFORK: the program has executed or failed by now. */
+	if (atomic_load(&shm->state) == RJ__SHM_FAILED) {
+		waitpid(prog, NULL, __WALL);
+		_exit(127);
+	}
+	atomic_store(&shm->state, RJ__SHM_RUNNING);
+	syscall(SYS_close_range, 0, ~0U, 0);
+	rj__caps_drop_all();
+	reap_all(shm, prog);
+}

@@ -1,0 +1,139 @@
+/* The executor's private state, shared by executor.c, spawn.c and result.c. */
+#ifndef RJ_EXECUTOR_H
+#define RJ_EXECUTOR_H
+
+#include <liburing.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include "cgroup.h"
+#include "internal.h"
+
+#define RJ__MAX_SLOTS (1u << 16)
+#define RJ__BUF_COUNT 128u
+#define RJ__BUF_SIZE (64u * 1024)
+#define RJ__SMALL_STDIN (64u * 1024)
+
+/* What a completion is about: the low 8 bits of its user_data. */
+enum rj__op {
+	RJ__OP_WAIT = 1,  /* waitid, poll on the pidfd, or a deferred failure */
+	RJ__OP_OUT,
+	RJ__OP_ERR,
+	RJ__OP_IN,
+	RJ__OP_WALL,
+	RJ__OP_CPU,
+	RJ__OP_IGNORE,    /* cancellations: nothing to do */
+};
+
+enum rj__kill {
+	RJ__KILL_NONE = 0,
+	RJ__KILL_USER,
+	RJ__KILL_OUTPUT,
+	RJ__KILL_WALL,
+	RJ__KILL_CPU,
+	RJ__KILL_SHUTDOWN,
+};
+
+struct rj__stream {
+	int fd;
+	bool eof;
+	bool armed;
+	bool rearm;          /* ran out of buffers: arm again after the batch */
+	char *cap;           /* captured bytes (policy->capture) */
+	size_t cap_len, cap_size;
+};
+
+struct rj__sbx {
+	uint32_t index;
+	uint32_t gen;
+	bool in_use;
+	bool final_sent;
+	bool exited;
+	bool reaped_ok;
+	bool deferred;       /* failed before a child existed */
+	unsigned pending;    /* ops in flight that point into this slot */
+	uint64_t id;
+	void *user_data;
+	struct rj__policy *pol;
+	pid_t pid;
+	int pidfd;
+	struct rj__stream out, err;
+	/* stdin fed through the ring */
+	int in_fd;
+	const char *in_data;
+	size_t in_len, in_off;
+	char *queue;         /* rj_write_stdin's bytes */
+	size_t q_len, q_off, q_cap;
+	bool in_busy, in_close;
+	/* limits */
+	enum rj__kill kill;
+	uint64_t start_ns, end_ns;
+	uint64_t delivered;  /* stdout + stderr bytes passed on */
+	bool truncated;
+	struct __kernel_timespec wall_ts, cpu_ts;
+	bool wall_armed, cpu_armed;
+	/* resources */
+	struct rj__cg *cg;
+	bool has_uid;
+	uint32_t host_uid;
+	int wd_lock;
+	uid_t wd_uid;
+	gid_t wd_gid;
+	bool wd_prepared;
+	siginfo_t si;
+	struct rusage ru;
+	struct rj_result res;
+	int free_next;
+};
+
+struct rj_executor {
+	struct io_uring ring;
+	rj_event_cb cb;
+	void *ctx;
+	bool fallback;       /* poll + single reads instead of waitid + multishot */
+	bool root;
+	int in_callback;
+	/* host features */
+	struct rj__cgroups *cgs;
+	struct rj__cg_host cg;
+	int landlock_abi;
+	int net_shared_fd;   /* the prepared empty network namespace, or -1 */
+	int net_orig_fd;     /* our own, to return to after clone3 */
+	struct rj__ids *ids;
+	char root_dir[256];
+	unsigned ncpu;
+	/* shared records and output buffers */
+	struct rj__shm *shm;
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	/* slots */
+	struct rj__sbx **slots;
+	uint32_t nslots, slots_cap;
+	int free_head;
+	unsigned active;
+	uint64_t next_id;
+	uint32_t *rearm;
+	uint32_t nrearm, rearm_cap;
+	int finals;
+	char err[RJ__ERRLEN];
+};
+
+static inline uint64_t rj__ud(const struct rj__sbx *s, enum rj__op op)
+{
+	return ((uint64_t)s->index << 40) | ((uint64_t)s->gen << 8) | (uint64_t)op;
+}
+
+extern _Thread_local char rj__executor_new_error[RJ__ERRLEN];
+
+uint64_t rj__now_ns(void);
+struct io_uring_sqe *rj__sqe(rj_executor *ex);
+
+/* spawn.c */
+int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen);
+void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s);
+
+/* result.c */
+void rj__result_compute(rj_executor *ex, struct rj__sbx *s);
+void rj__result_setup_error(struct rj__sbx *s, int stage, int err, const char *msg);
+
+#endif

@@ -1,0 +1,193 @@
+/* Private declarations shared by the library's files. */
+#ifndef RJ_INTERNAL_H
+#define RJ_INTERNAL_H
+
+#include <linux/filter.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ringjail.h"
+
+#define RJ__ERRLEN 384
+#define RJ__BOX_UID 1000u /* the sandbox's own id, inside its namespace */
+#define RJ__MAX_ARGS 4096
+
+/* Defaults of CLI.md, applied when the caller sets nothing. */
+#define RJ__DEF_WALL_US   (10ull * 1000000)
+#define RJ__DEF_MEM       (512ull << 20)
+#define RJ__DEF_PIDS      64ull
+#define RJ__DEF_OUTPUT    (64ull << 20)
+#define RJ__DEF_FSIZE     (64ull << 20)
+#define RJ__DEF_DISK      (256ull << 20)
+#define RJ__DEF_NOFILE    256ull
+#define RJ__DEF_STACK     (8ull << 20)
+
+/* One step of building the sandbox's root, prepared in the parent and
+ * replayed by the child. Paths are relative to the new root. */
+enum rj__mop_kind {
+	RJ__MOP_DIR,      /* mkdir -p dst */
+	RJ__MOP_BIND,     /* bind src (a host path) at dst, a directory */
+	RJ__MOP_BINDFILE, /* bind src (a host file or device) at dst, a file */
+	RJ__MOP_BINDFD,   /* bind the plan's mount number `arg` at dst */
+	RJ__MOP_SYMLINK,  /* dst -> src */
+	RJ__MOP_TMPFS,    /* tmpfs of `arg` bytes at dst, mode `mode` */
+	RJ__MOP_WRITE,    /* a file with `data` at dst */
+	RJ__MOP_PROC,     /* proc of the sandbox's pid namespace at dst */
+};
+
+struct rj__mop {
+	enum rj__mop_kind kind;
+	const char *src;
+	const char *dst;
+	const char *data;
+	size_t len;
+	uint64_t arg;
+	unsigned mode;
+	unsigned flags;   /* RJ_MOUNT_* for binds */
+};
+
+struct rj__file {
+	char *path;       /* relative to /box, validated */
+	char *data;
+	size_t len;
+	unsigned mode;
+};
+
+struct rj__mount {
+	char *host;
+	char *box;
+	unsigned flags;
+};
+
+/* Everything a spawn needs, compiled once from a plan and shared, read
+ * only, by every sandbox spawned from it (and by the children, which see a
+ * copy of it after clone). */
+struct rj__policy {
+	atomic_int refs;
+	char **argv;
+	char **envp;
+	const char *path_env;    /* PATH's value inside envp, for the lookup */
+	char *stdin_data;
+	size_t stdin_len;
+	char *stdin_path;
+	bool stdin_open;
+	struct rj__file *files;
+	size_t nfiles;
+	struct rj__mount *mounts;
+	size_t nmounts;
+	char *workdir;
+	char *cwd;
+	uint64_t limits[RJ_LIMIT__COUNT];
+	uint32_t limits_set;     /* bit per limit the caller gave */
+	bool best_effort;
+	bool net;
+	size_t capture;
+	struct sock_fprog bpf;
+	struct rj__mop *mops;
+	size_t nmops;
+	char *strings;           /* storage for the mount plan's strings */
+};
+
+struct rj_plan {
+	char **argv;
+	char **env;              /* "NAME=VALUE" */
+	size_t nenv;
+	char *stdin_data;
+	size_t stdin_len;
+	char *stdin_path;
+	bool stdin_open;
+	struct rj__file *files;
+	size_t nfiles;
+	struct rj__mount *mounts;
+	size_t nmounts;
+	char *workdir;
+	char *cwd;
+	uint64_t limits[RJ_LIMIT__COUNT];
+	uint32_t limits_set;
+	bool best_effort;
+	bool net;
+	size_t capture;
+	int *allow;
+	size_t nallow;
+	int *deny;
+	size_t ndeny;
+	pthread_mutex_t lock;    /* guards the compiled policy below */
+	struct rj__policy *policy;
+	char err[RJ__ERRLEN];
+};
+
+/* plan.c */
+struct rj__policy *rj__plan_policy(const rj_plan *plan, char *err, size_t errlen);
+void rj__policy_put(struct rj__policy *pol);
+struct rj__policy *rj__policy_get(struct rj__policy *pol);
+
+/* Per-sandbox record in memory shared (MAP_SHARED) between the executor
+ * and the sandbox's init; the program itself never sees it, as execve
+ * replaces its address space. */
+enum rj__shm_state {
+	RJ__SHM_NONE = 0,
+	RJ__SHM_FAILED,    /* setup failed: stage and err say where */
+	RJ__SHM_RUNNING,   /* the program was executed */
+	RJ__SHM_FINISHED,  /* the program ended: wstatus */
+};
+
+struct rj__shm {
+	_Atomic uint32_t go;     /* futex: 0 wait, 1 go, 2 abort */
+	_Atomic uint32_t state;
+	int32_t stage;
+	int32_t err;
+	int32_t wstatus;
+	int32_t detail;          /* e.g. which mount step failed */
+	uint32_t pad[10];
+};
+
+/* What the child needs, prepared by the parent (child.c). */
+struct rj__child_args {
+	const struct rj__policy *pol;
+	struct rj__shm *shm;
+	int stdin_fd, stdout_fd, stderr_fd;
+	int *mount_fds;          /* O_PATH fds of the plan's mounts */
+	int workdir_fd;          /* O_PATH fd of the workdir, or -1 */
+	const char *root_dir;    /* empty host directory to build the root on */
+	bool root_mode;          /* setgroups allowed */
+	bool cg_mem, cg_pids;    /* limits applied by cgroups */
+	int landlock_abi;
+	bool landlock_scope;
+	uint64_t disk;
+};
+
+/* child.c: runs in the clone3 child; never returns. */
+_Noreturn void rj__child_main(const struct rj__child_args *a);
+
+/* landlock.c */
+int rj__landlock_abi(void);
+/* child side: build and apply the per-run ruleset (raw syscalls only). */
+int rj__landlock_apply(const struct rj__policy *pol, int abi, bool scope);
+
+/* caps.c */
+bool rj__caps_is_root(void);
+/* child side: clear every capability set, lock securebits. */
+int rj__caps_drop_all(void);
+
+/* ids.c: host uid/gid per concurrent sandbox (root mode). */
+struct rj__ids;
+int rj__ids_new(struct rj__ids **out, uint32_t base, uint32_t count, char *err, size_t errlen);
+void rj__ids_free(struct rj__ids *ids);
+int rj__ids_acquire(struct rj__ids *ids, uint32_t *id);
+void rj__ids_release(struct rj__ids *ids, uint32_t id);
+
+/* workspace.c */
+int rj__workdir_lock(const char *dir, int *lock_fd, char *err, size_t errlen);
+int rj__workdir_prepare(int dir_fd, uid_t box_uid, gid_t box_gid, uid_t *orig_uid, gid_t *orig_gid);
+int rj__workdir_hand_back(int dir_fd, uid_t box_uid, uid_t uid, gid_t gid);
+int rj__root_dir_make(char *out, size_t outlen);
+
+/* names.c */
+int rj__fmt(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,461 @@
+/* The plan builder: copies everything it is given and validates early, so
+ * a bad argument is refused at the setter with -EINVAL and a message. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "seccomp.h"
+
+#define MAX_INLINE_FILE (1ull << 30)
+
+static int fail(rj_plan *p, int err, const char *fmt, const char *arg)
+{
+	rj__fmt(p->err, sizeof p->err, fmt, arg ? arg : "");
+	return -err;
+}
+
+/* A plan changed: the next spawn compiles a new policy. Sandboxes already
+ * running keep their reference to the old one. */
+static void invalidate(rj_plan *p)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->policy)
+		rj__policy_put(p->policy);
+	p->policy = NULL;
+	pthread_mutex_unlock(&p->lock);
+	p->err[0] = '\0';
+}
+
+static char **strv_dup(const char *const *v, size_t *n_out)
+{
+	size_t n = 0;
+	while (v[n])
+		n++;
+	char **out = calloc(n + 1, sizeof *out);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = strdup(v[i]);
+		if (!out[i]) {
+			while (i--)
+				free(out[i]);
+			free(out);
+			return NULL;
+		}
+	}
+	if (n_out)
+		*n_out = n;
+	return out;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static const char *const default_env[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/box", "TMPDIR=/tmp",
+	"LANG=C.UTF-8", NULL,
+};
+
+rj_plan *rj_plan_new(const char *const *argv)
+{
+	if (!argv || !argv[0] || !argv[0][0]) {
+		errno = EINVAL;
+		return NULL;
+	}
+	size_t argc;
+	rj_plan *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	p->argv = strv_dup(argv, &argc);
+	p->env = strv_dup(default_env, &p->nenv);
+	p->cwd = strdup("/box");
+	if (!p->argv || !p->env || !p->cwd || argc > RJ__MAX_ARGS) {
+		rj_plan_free(p);
+		errno = argc > RJ__MAX_ARGS ? E2BIG : ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+void rj_plan_free(rj_plan *p)
+{
+	if (!p)
+		return;
+	invalidate(p);
+	strv_free(p->argv);
+	strv_free(p->env);
+	free(p->stdin_data);
+	free(p->stdin_path);
+	for (size_t i = 0; i < p->nfiles; i++) {
+		free(p->files[i].path);
+		free(p->files[i].data);
+	}
+	free(p->files);
+	for (size_t i = 0; i < p->nmounts; i++) {
+		free(p->mounts[i].host);
+		free(p->mounts[i].box);
+	}
+	free(p->mounts);
+	free(p->workdir);
+	free(p->cwd);
+	free(p->allow);
+	free(p->deny);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+const char *rj_plan_error(const rj_plan *p)
+{
+	return p ? p->err : "no plan";
+}
+
+static bool env_name_ok(const char *name)
+{
+	if (!name[0])
+		return false;
+	for (const char *c = name; *c; c++)
+		if (*c == '=')
+			return false;
+	return true;
+}
+
+int rj_plan_set_env(rj_plan *p, const char *name, const char *value)
+{
+	if (!p || !name)
+		return -EINVAL;
+	invalidate(p);
+	if (!env_name_ok(name))
+		return fail(p, EINVAL, "environment variable name '%s' is empty or holds '='", name);
+	size_t nl = strlen(name);
+	size_t at = p->nenv;
+	for (size_t i = 0; i < p->nenv; i++)
+		if (!strncmp(p->env[i], name, nl) && p->env[i][nl] == '=')
+			at = i;
+	if (!value) {
+		if (at == p->nenv)
+			return 0;
+		free(p->env[at]);
+		memmove(&p->env[at], &p->env[at + 1], (p->nenv - at) * sizeof *p->env);
+		p->nenv--;
+		return 0;
+	}
+	char *kv = malloc(nl + strlen(value) + 2);
+	if (!kv)
+		return -ENOMEM;
+	strcpy(kv, name);
+	kv[nl] = '=';
+	strcpy(kv + nl + 1, value);
+	if (at < p->nenv) {
+		free(p->env[at]);
+		p->env[at] = kv;
+		return 0;
+	}
+	char **nv = realloc(p->env, (p->nenv + 2) * sizeof *nv);
+	if (!nv) {
+		free(kv);
+		return -ENOMEM;
+	}
+	p->env = nv;
+	p->env[p->nenv++] = kv;
+	p->env[p->nenv] = NULL;
+	return 0;
+}
+
+int rj_plan_set_stdin(rj_plan *p, const void *data, size_t len)
+{
+	if (!p || (!data && len))
+		return -EINVAL;
+	invalidate(p);
+	char *copy = len ? malloc(len) : NULL;
+	if (len && !copy)
+		return -ENOMEM;
+	if (len)
+		memcpy(copy, data, len);
+	free(p->stdin_data);
+	free(p->stdin_path);
+	p->stdin_path = NULL;
+	p->stdin_data = copy;
+	p->stdin_len = len;
+	return 0;
+}
+
+int rj_plan_set_stdin_file(rj_plan *p, const char *path)
+{
+	if (!p || !path)
+		return -EINVAL;
+	invalidate(p);
+	if (!path[0])
+		return fail(p, EINVAL, "stdin file name is empty%s", "");
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	free(p->stdin_path);
+	free(p->stdin_data);
+	p->stdin_data = NULL;
+	p->stdin_len = 0;
+	p->stdin_path = copy;
+	return 0;
+}
+
+int rj_plan_set_stdin_open(rj_plan *p, bool open_)
+{
+	if (!p)
+		return -EINVAL;
+	invalidate(p);
+	p->stdin_open = open_;
+	return 0;
+}
+
+/* A workspace path: relative, no "..", no empty or "." components. */
+static bool box_path_ok(const char *path)
+{
+	if (!path[0] || path[0] == '/' || strlen(path) > 1024)
+		return false;
+	const char *c = path;
+	while (*c) {
+		const char *end = strchrnul(c, '/');
+		size_t n = (size_t)(end - c);
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c = *end ? end + 1 : end;
+	}
+	return path[strlen(path) - 1] != '/';
+}
+
+int rj_plan_add_file(rj_plan *p, const char *box_path, const void *data,
+		     size_t len, unsigned mode)
+{
+	if (!p || !box_path || (!data && len))
+		return -EINVAL;
+	invalidate(p);
+	if (!box_path_ok(box_path))
+		return fail(p, EINVAL, "file name '%s' must be relative to /box, without '..' or empty parts", box_path);
+	if (mode & ~07777u)
+		return fail(p, EINVAL, "file '%s': mode must be at most 07777", box_path);
+	if (len > MAX_INLINE_FILE)
+		return fail(p, EFBIG, "file '%s' is larger than 1 GiB", box_path);
+	struct rj__file *nf = realloc(p->files, (p->nfiles + 1) * sizeof *nf);
+	if (!nf)
+		return -ENOMEM;
+	p->files = nf;
+	struct rj__file *f = &p->files[p->nfiles];
+	f->path = strdup(box_path);
+	f->data = malloc(len ? len : 1);
+	if (!f->path || !f->data) {
+		free(f->path);
+		free(f->data);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(f->data, data, len);
+	f->len = len;
+	f->mode = mode & 07777u;
+	p->nfiles++;
+	return 0;
+}
+
+static int read_host_file(rj_plan *p, const char *host, char **data, size_t *len, mode_t *mode)
+{
+	int fd = open(host, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		rj__fmt(p->err, sizeof p->err, "cannot read host file '%s': %s", host, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_INLINE_FILE) {
+		close(fd);
+		return fail(p, EINVAL, "host file '%s' is not a regular file of at most 1 GiB", host);
+	}
+	char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	size_t got = 0;
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!buf)
+		return -ENOMEM;
+	*data = buf;
+	*len = got;
+	*mode = st.st_mode;
+	return 0;
+}
+
+int rj_plan_add_host_file(rj_plan *p, const char *box_path, const char *host_path)
+{
+	if (!p || !box_path || !host_path)
+		return -EINVAL;
+	invalidate(p);
+	if (!box_path_ok(box_path))
+		return fail(p, EINVAL, "file name '%s' must be relative to /box, without '..' or empty parts", box_path);
+	char *data = NULL;
+	size_t len = 0;
+	mode_t mode = 0;
+	int r = read_host_file(p, host_path, &data, &len, &mode);
+	if (r < 0)
+		return r;
+	/* The copy keeps the executable bit, nothing else of the host's mode. */
+	unsigned m = (mode & 0111) ? 0755 : 0644;
+	r = rj_plan_add_file(p, box_path, data, len, m);
+	free(data);
+	return r;
+}
+
+static bool abs_path_ok(const char *path)
+{
+	if (path[0] != '/' || strlen(path) > 1024)
+		return false;
+	return path[1] == '\0' || box_path_ok(path + 1);
+}
+
+int rj_plan_add_mount(rj_plan *p, const char *host_dir, const char *box_dir, unsigned flags)
+{
+	if (!p || !host_dir)
+		return -EINVAL;
+	invalidate(p);
+	if (!box_dir)
+		box_dir = host_dir;
+	if (flags & ~(RJ_MOUNT_RW | RJ_MOUNT_NOEXEC))
+		return fail(p, EINVAL, "unknown mount flags%s", "");
+	if (!abs_path_ok(box_dir) || !strcmp(box_dir, "/"))
+		return fail(p, EINVAL, "mount point '%s' must be an absolute path without '..', other than /", box_dir);
+	struct stat st;
+	if (stat(host_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return fail(p, errno ? errno : ENOTDIR, "host directory '%s' cannot be used (missing or not a directory)", host_dir);
+	struct rj__mount *nm = realloc(p->mounts, (p->nmounts + 1) * sizeof *nm);
+	if (!nm)
+		return -ENOMEM;
+	p->mounts = nm;
+	nm[p->nmounts].host = strdup(host_dir);
+	nm[p->nmounts].box = strdup(box_dir);
+	nm[p->nmounts].flags = flags;
+	if (!nm[p->nmounts].host || !nm[p->nmounts].box) {
+		free(nm[p->nmounts].host);
+		free(nm[p->nmounts].box);
+		return -ENOMEM;
+	}
+	p->nmounts++;
+	return 0;
+}
+
+int rj_plan_set_workdir(rj_plan *p, const char *host_dir)
+{
+	if (!p)
+		return -EINVAL;
+	invalidate(p);
+	struct stat st;
+	if (host_dir && (stat(host_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+		return fail(p, ENOTDIR, "workdir '%s' is not an existing directory", host_dir);
+	char *copy = host_dir ? strdup(host_dir) : NULL;
+	if (host_dir && !copy)
+		return -ENOMEM;
+	free(p->workdir);
+	p->workdir = copy;
+	return 0;
+}
+
+int rj_plan_set_cwd(rj_plan *p, const char *box_dir)
+{
+	if (!p || !box_dir)
+		return -EINVAL;
+	invalidate(p);
+	if (!abs_path_ok(box_dir))
+		return fail(p, EINVAL, "working directory '%s' must be an absolute path without '..'", box_dir);
+	char *copy = strdup(box_dir);
+	if (!copy)
+		return -ENOMEM;
+	free(p->cwd);
+	p->cwd = copy;
+	return 0;
+}
+
+int rj_plan_set_limit(rj_plan *p, enum rj_limit l, uint64_t v)
+{
+	if (!p || (unsigned)l >= RJ_LIMIT__COUNT)
+		return -EINVAL;
+	invalidate(p);
+	if (v == 0)
+		return fail(p, EINVAL, "limit '%s' must be greater than 0", rj_limit_name(l));
+	if (v == RJ_UNLIMITED && l != RJ_LIMIT_STACK && l != RJ_LIMIT_AS)
+		return fail(p, EINVAL, "limit '%s' cannot be unlimited", rj_limit_name(l));
+	p->limits[l] = v;
+	p->limits_set |= 1u << l;
+	return 0;
+}
+
+uint64_t rj_plan_get_limit(const rj_plan *p, enum rj_limit l)
+{
+	if (!p || (unsigned)l >= RJ_LIMIT__COUNT)
+		return 0;
+	return p->limits[l];
+}
+
+int rj_plan_set_best_effort(rj_plan *p, bool on)
+{
+	if (!p)
+		return -EINVAL;
+	invalidate(p);
+	p->best_effort = on;
+	return 0;
+}
+
+int rj_plan_set_net(rj_plan *p, bool on)
+{
+	if (!p)
+		return -EINVAL;
+	invalidate(p);
+	p->net = on;
+	return 0;
+}
+
+static int add_syscall(rj_plan *p, const char *name, int **v, size_t *n)
+{
+	if (!p || !name)
+		return -EINVAL;
+	invalidate(p);
+	int nr = rj__seccomp_resolve(name);
+	if (nr < 0)
+		return fail(p, EINVAL, "unknown system call '%s' on this architecture", name);
+	int *nv = realloc(*v, (*n + 1) * sizeof *nv);
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = nr;
+	*v = nv;
+	return 0;
+}
+
+int rj_plan_allow_syscall(rj_plan *p, const char *name)
+{
+	return add_syscall(p, name, &p->allow, &p->nallow);
+}
+
+int rj_plan_deny_syscall(rj_plan *p, const char *name)
+{
+	return add_syscall(p, name, &p->deny, &p->ndeny);
+}
+
+int rj_plan_set_capture(rj_plan *p, size_t max)
+{
+	if (!p)
+		return -EINVAL;
+	invalidate(p);
+	p->capture = max;
+	return 0;
+}

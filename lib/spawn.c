@@ -1,0 +1,302 @@
+/* The parent side of one spawn: pipes, the workspace, a cgroup, a host id,
+ * clone3 into fresh namespaces, the id maps, and the release afterwards. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "executor.h"
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#define MAX_MOUNTS 64
+
+static int write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, data, strlen(data));
+	int e = errno;
+	close(fd);
+	return n == (ssize_t)strlen(data) ? 0 : n < 0 ? -e : -EIO;
+}
+
+/* The sandbox's id 1000 is its own host id (root mode) or the caller's
+ * (rootless, where the kernel allows only that one line). */
+static int write_maps(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
+{
+	char path[64], map[64];
+	uid_t uid = ex->root ? s->host_uid : getuid();
+	gid_t gid = ex->root ? s->host_uid : getgid();
+	int r;
+	rj__fmt(path, sizeof path, "/proc/%d/uid_map", (int)s->pid);
+	rj__fmt(map, sizeof map, "%u %u 1\n", RJ__BOX_UID, (unsigned)uid);
+	if ((r = write_file(path, map)) < 0)
+		goto fail;
+	if (!ex->root) {
+		rj__fmt(path, sizeof path, "/proc/%d/setgroups", (int)s->pid);
+		if ((r = write_file(path, "deny")) < 0)
+			goto fail;
+	}
+	rj__fmt(path, sizeof path, "/proc/%d/gid_map", (int)s->pid);
+	rj__fmt(map, sizeof map, "%u %u 1\n", RJ__BOX_UID, (unsigned)gid);
+	if ((r = write_file(path, map)) < 0)
+		goto fail;
+	return 0;
+fail:
+	rj__fmt(err, errlen, "cannot write the sandbox's id map %s: %s", path, strerror(-r));
+	return r;
+}
+
+static void release_go(struct rj__shm *shm, uint32_t v)
+{
+	atomic_store(&shm->go, v);
+	syscall(SYS_futex, &shm->go, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+static uint64_t ns_flags(rj_executor *ex, const struct rj__policy *pol)
+{
+	uint64_t f = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+	if (!pol->net && ex->net_shared_fd < 0)
+		f |= CLONE_NEWNET;
+	return f;
+}
+
+/* Where stdin comes from: a host file, a pipe filled now and closed (up to
+ * a pipe's worth), or a pipe the ring keeps feeding. */
+static int open_stdin(rj_executor *ex, struct rj__sbx *s, int *child_fd, char *err, size_t errlen)
+{
+	const struct rj__policy *pol = s->pol;
+	(void)ex;
+	if (pol->stdin_path) {
+		int fd = open(pol->stdin_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			int e = errno;
+			rj__fmt(err, errlen, "cannot open stdin file '%s': %s", pol->stdin_path, strerror(e));
+			return -e;
+		}
+		*child_fd = fd;
+		return 0;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	*child_fd = p[0];
+	if (pol->stdin_len <= RJ__SMALL_STDIN && !pol->stdin_open) {
+		/* Written before the child exists, so no fd stays in flight. */
+		size_t off = 0;
+		while (off < pol->stdin_len) {
+			ssize_t n = write(p[1], pol->stdin_data + off, pol->stdin_len - off);
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+		close(p[1]);
+		return 0;
+	}
+	s->in_fd = p[1];
+	s->in_data = pol->stdin_data;
+	s->in_len = pol->stdin_len;
+	s->in_close = !pol->stdin_open;
+	return 0;
+}
+
+static int open_mounts(const struct rj__policy *pol, int *fds, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < pol->nmounts; i++) {
+		fds[i] = open(pol->mounts[i].host, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			int e = errno;
+			rj__fmt(err, errlen, "cannot open directory '%s': %s", pol->mounts[i].host, strerror(e));
+			while (i--)
+				close(fds[i]);
+			return -e;
+		}
+	}
+	return 0;
+}
+
+static int prepare_workdir(rj_executor *ex, struct rj__sbx *s, int *wd_fd, char *err, size_t errlen)
+{
+	*wd_fd = -1;
+	if (!s->pol->workdir)
+		return 0;
+	int r = rj__workdir_lock(s->pol->workdir, &s->wd_lock, err, errlen);
+	if (r < 0)
+		return r;
+	*wd_fd = open(s->pol->workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*wd_fd < 0)
+		return -errno;
+	if (ex->root) {
+		r = rj__workdir_prepare(s->wd_lock, s->host_uid, s->host_uid, &s->wd_uid, &s->wd_gid);
+		if (r < 0) {
+			rj__fmt(err, errlen, "cannot give the workdir to the sandbox's id: %s", strerror(-r));
+			return r;
+		}
+		s->wd_prepared = true;
+	}
+	return 0;
+}
+
+static pid_t do_clone(rj_executor *ex, struct rj__sbx *s, const struct rj__child_args *a)
+{
+	struct clone_args ca;
+	memset(&ca, 0, sizeof ca);
+	ca.flags = CLONE_PIDFD | ns_flags(ex, s->pol);
+	ca.pidfd = (uint64_t)(uintptr_t)&s->pidfd;
+	/* No exit signal: an embedding program's waitpid(-1) never reaps
+	 * our sandboxes, and we wait with __WALL. */
+	ca.exit_signal = 0;
+	int cgfd = s->cg ? rj__cg_v2_fd(s->cg) : -1;
+	if (cgfd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)cgfd;
+	}
+	bool join = !s->pol->net && ex->net_shared_fd >= 0;
+	/* The shared network namespace is joined by this thread for the
+	 * clone only: the child inherits it, then we return to our own. */
+	if (join && setns(ex->net_shared_fd, CLONE_NEWNET) < 0)
+		return -errno;
+	long pid = syscall(SYS_clone3, &ca, sizeof ca);
+	if (pid == 0)
+		rj__child_main(a);
+	int e = errno;
+	if (join)
+		setns(ex->net_orig_fd, CLONE_NEWNET);
+	return pid < 0 ? -e : (pid_t)pid;
+}
+
+static void kill_and_reap(struct rj__sbx *s)
+{
+	syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+	siginfo_t si;
+	syscall(SYS_waitid, P_PIDFD, s->pidfd, &si, WEXITED | __WALL, NULL);
+}
+
+/* After clone3: the id maps, the v1 cgroups, then release the child. */
+static int finish_clone(rj_executor *ex, struct rj__sbx *s, struct rj__shm *shm, char *err, size_t errlen)
+{
+	int r = write_maps(ex, s, err, errlen);
+	if (r == 0 && s->cg && (r = rj__cg_attach(s->cg, s->pid)) < 0)
+		rj__fmt(err, errlen, "cannot move the sandbox into its cgroup: %s", strerror(-r));
+	if (r < 0) {
+		release_go(shm, 2);
+		kill_and_reap(s);
+		return r;
+	}
+	release_go(shm, 1);
+	return 0;
+}
+
+int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
+{
+	const struct rj__policy *pol = s->pol;
+	int mfds[MAX_MOUNTS];
+	int in_child = -1, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, wd_fd = -1;
+	int r;
+	if (pol->nmounts > MAX_MOUNTS) {
+		rj__fmt(err, errlen, "at most %d mounts per sandbox", MAX_MOUNTS);
+		return -E2BIG;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		r = -errno;
+		rj__fmt(err, errlen, "cannot make the output pipes: %s", strerror(-r));
+		goto out;
+	}
+	if ((r = open_stdin(ex, s, &in_child, err, errlen)) < 0)
+		goto out;
+	if ((r = prepare_workdir(ex, s, &wd_fd, err, errlen)) < 0)
+		goto out;
+	if ((r = open_mounts(pol, mfds, err, errlen)) < 0)
+		goto out;
+	struct rj__shm *shm = &ex->shm[s->index];
+	memset(shm, 0, sizeof *shm);
+	struct rj__child_args a = {
+		.pol = pol, .shm = shm, .stdin_fd = in_child, .stdout_fd = out[1],
+		.stderr_fd = errp[1], .mount_fds = mfds, .workdir_fd = wd_fd,
+		.root_dir = ex->root_dir, .root_mode = ex->root,
+		.cg_mem = s->cg && ex->cg.mem, .cg_pids = s->cg && ex->cg.pids,
+		.landlock_abi = ex->landlock_abi, .landlock_scope = ex->landlock_abi >= 6,
+	};
+	s->start_ns = rj__now_ns();
+	pid_t pid = do_clone(ex, s, &a);
+	for (size_t i = 0; i < pol->nmounts; i++)
+		close(mfds[i]);
+	if (pid < 0) {
+		r = pid;
+		rj__fmt(err, errlen, "clone3 into new namespaces failed: %s%s", strerror(-r),
+			r == -EPERM || r == -ENOSPC ? " (user namespaces may be disabled: "
+			"check user.max_user_namespaces and kernel.unprivileged_userns_clone)" : "");
+		goto out;
+	}
+	s->pid = pid;
+	r = finish_clone(ex, s, shm, err, errlen);
+	if (r < 0) {
+		close(s->pidfd);
+		s->pidfd = -1;
+	}
+out:
+	if (in_child >= 0)
+		close(in_child);
+	if (wd_fd >= 0)
+		close(wd_fd);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	if (r < 0) {
+		if (out[0] >= 0)
+			close(out[0]);
+		if (errp[0] >= 0)
+			close(errp[0]);
+		return r;
+	}
+	s->out.fd = out[0];
+	s->err.fd = errp[0];
+	return 0;
+}
+
+/* Give back what one sandbox held; the caller has reaped it. */
+void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s)
+{
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (s->in_fd >= 0)
+		close(s->in_fd);
+	if (s->out.fd >= 0)
+		close(s->out.fd);
+	if (s->err.fd >= 0)
+		close(s->err.fd);
+	s->pidfd = s->in_fd = s->out.fd = s->err.fd = -1;
+	if (s->cg)
+		rj__cg_release(ex->cgs, s->cg);
+	s->cg = NULL;
+	if (s->wd_lock >= 0) {
+		if (s->wd_prepared)
+			rj__workdir_hand_back(s->wd_lock, s->host_uid, s->wd_uid, s->wd_gid);
+		close(s->wd_lock);
+	}
+	s->wd_lock = -1;
+	s->wd_prepared = false;
+	if (s->has_uid)
+		rj__ids_release(ex->ids, s->host_uid);
+	s->has_uid = false;
+	free(s->out.cap);
+	free(s->err.cap);
+	s->out.cap = s->err.cap = NULL;
+	free(s->queue);
+	s->queue = NULL;
+	if (s->pol)
+		rj__policy_put(s->pol);
+	s->pol = NULL;
+}
