@@ -1,52 +1,44 @@
-/* Per-sandbox cgroups: one group per sandbox, taken from a pool that each
- * executor keeps, on cgroup v2 (the child lands in it atomically through
- * clone3's CLONE_INTO_CGROUP) or on cgroup v1 (the parent writes the child's
- * pid into each hierarchy before releasing it).
+/* Per-sandbox cgroups, pooled per executor: cgroup v2 (the child lands in
+ * its group atomically through clone3's CLONE_INTO_CGROUP) or cgroup v1 (the
+ * parent writes the child's pid into each hierarchy before letting it go on).
  *
- * Where the pool lives. Every hierarchy's pool parent, "ringjail-<pid>-<n>"
- * (n counts executors in this process), sits below ringjail's own cgroup as
- * /proc/self/cgroup names it, found through the mounts of /proc/self/mountinfo,
- * so that ringjail only ever touches what was given to it. v1 has no rule
- * against processes in inner groups, so this works wherever the caller may
- * mkdir. v2 hands controllers to children only of a group without processes
- * of its own (the root excepted), and ringjail itself sits in its own group;
- * so on v2 the pool goes below our group when that group already distributes
- * memory and pids or can be made to (the root cgroup, or a namespace root
- * set up that way), and otherwise beside it, in the parent, but only when
- * that parent was delegated to us (as an unprivileged user: we may mkdir
- * there at all; as root: systemd marked it with the "delegate" xattr), which
- * is the layout systemd's Delegate=yes with DelegateSubgroup= produces.
- * Anything else is refused with host->why saying how to set it up: ringjail
- * never creates groups in a tree that systemd manages.
+ * Where the pool lives. Each hierarchy's pool parent, "ringjail-<pid>-<n>"
+ * (n counts this process's executors), sits below ringjail's own cgroup as
+ * /proc/self/cgroup names it, found through /proc/self/mountinfo: ringjail
+ * touches only what was given to it. v1 allows processes in inner groups, so
+ * any group we may mkdir in will do. v2 gives controllers to a group's
+ * children only while it holds no processes (the root excepted), and ringjail
+ * sits in its own group; so the pool goes below our group when that group
+ * distributes memory and pids already or can be made to, otherwise beside
+ * it, in the parent, if that parent was delegated to us (unprivileged: the
+ * mkdir works at all; root: systemd's "delegate" xattr), which is the layout
+ * of systemd's Delegate=yes with DelegateSubgroup=. Anything else is refused
+ * with host->why saying what to do: no groups in trees systemd manages.
  *
- * Pooling. Groups "0", "1", ... are made on demand and reused through a free
- * list; the first one is made at once, as a probe, so that the host flags say
- * only what was actually written. Counters that v1 can reset are reset at
- * acquire (max_usage_in_bytes, failcnt, cpuacct.usage); the others (v1
- * oom_kill and cpuacct.stat, v2 memory.events and cpu.stat) are read at
- * acquire and reported as differences. A group whose memory still holds more
- * than POOL_SLACK bytes when it comes back (page cache the sandbox read in
- * first, charged to it for as long as the pages live) is removed instead of
- * pooled: reusing it would inflate the next run's peak and shrink its limit,
- * and reclaiming it (force_empty, memory.reclaim) would evict a compiler or
- * an interpreter that the next run will need again, while a removed group
- * leaves its pages cached and uncharged to anyone running later.
+ * Pooling. Groups "0", "1", ... are made when the pool is empty and reused;
+ * group 0 is made at once as a probe, so the host flags say only what could
+ * be written. Counters v1 can reset are reset at acquire; the others (v1
+ * oom_kill and cpuacct.stat, v2 memory.events and cpu.stat) are read then and
+ * reported as differences. A group with more than POOL_SLACK bytes still
+ * charged when it comes back (page cache the sandbox read first stays
+ * charged to it) is removed, not pooled: reused, it would inflate the next
+ * peak and shrink the next limit; reclaimed (force_empty, memory.reclaim), it
+ * would evict the compiler or interpreter the next run needs again, while a
+ * removed group leaves those pages cached.
  *
  * v2 peak. Since Linux 6.12 a write to memory.peak resets the peak only as
- * seen through the file descriptor that wrote it. So each acquire opens
- * memory.peak, writes to it, and keeps that fd until release, when it is
- * closed: a running v2 sandbox holds two fds (this one and the O_PATH fd for
- * CLONE_INTO_CGROUP), a pooled one none, and v1 groups none at all (each
- * access opens, reads or writes, and closes a file). Older kernels refuse the
- * write; their memory.peak is then reported only from a fresh group, and so
- * that every group is fresh there, groups are not pooled on such kernels.
+ * read through the fd that wrote it, so acquire opens memory.peak, writes to
+ * it and keeps that fd until release. A running v2 sandbox holds two fds
+ * (that one and the O_PATH fd for CLONE_INTO_CGROUP), a pooled group none,
+ * v1 none at all (each access opens, reads or writes, closes). Older kernels
+ * refuse the write; memory.peak is then right only in a fresh group, so on
+ * them every group is fresh: nothing is pooled.
  *
- * Killing. v2 has cgroup.kill (5.14). Without it, the pids in cgroup.procs
- * are signalled, and read again until none is left (a process may fork
- * between the read and the kill). A pid read there could in theory exit and
- * be reused between the read and the kill; the window is a few microseconds
- * and the sandbox's processes are reaped by the init of their own pid
- * namespace, never by us. */
+ * Killing. v2 has cgroup.kill (5.14). Otherwise the pids in cgroup.procs are
+ * signalled and the file read again, as a process may fork between the read
+ * and the signal. A listed pid could be reaped and reused in between; the
+ * window is microseconds, and the sandbox's own pid namespace init reaps its
+ * processes, not us. */
 #include "cgroup.h"
 
 #include <errno.h>
@@ -61,19 +53,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* v1 hierarchies we use; on v2 only the H_MEM slot holds the pool. */
+/* v1 hierarchies we use; on v2 the one pool is in the H_MEM slot. */
 enum { H_MEM, H_PIDS, H_CPU, H_N, H_V2 = H_N };
 
-#define POOL_SLACK   (2ull << 20)
-#define UNKNOWN      UINT64_MAX    /* no limit written yet */
-#define BUSY_WAIT_NS (100 * 1000000LL)
+#define POOL_SLACK (2ull << 20)
+#define UNKNOWN    UINT64_MAX     /* no limit written yet */
+#define DRAIN_MS   100            /* how long a busy group may take to empty */
 
 struct rj__cg {
 	struct rj__cgroups *cgs;
 	struct rj__cg *next;          /* free list */
 	unsigned id;
 	bool fresh;                   /* never ran anything: counters all zero */
-	bool peak_ok;                 /* mem peak valid for this run */
+	bool peak_ok;                 /* v2: memory.peak is this run's */
 	int dirfd, peakfd;            /* v2, while acquired; else -1 */
 	uint64_t mem_set, pids_set;   /* limits last written (0 = none) */
 	uint64_t base_oom, base_max;  /* counters read at acquire */
@@ -85,21 +77,19 @@ struct rj__cgroups {
 	int pool[H_N];                /* O_PATH fd of each pool parent, or -1 */
 	char *ppath[H_N];             /* its path, to remove it at the end */
 	struct rj__cg *free;
-	struct rj__cg **grp;          /* every live group by id */
+	struct rj__cg **grp;          /* every group that exists, by id */
 	unsigned ngrp;
-	long hz;                      /* USER_HZ, for cpuacct.stat */
 };
 
 static atomic_uint executor_seq;
 
-/* ---- small file helpers ---------------------------------------------- */
+/* ---- files ------------------------------------------------------------- */
 
 static int write_at(int dfd, const char *path, const char *s)
 {
 	size_t len = strlen(s);
-	int fd = openat(dfd, path, O_WRONLY | O_CLOEXEC);
+	int r, fd = openat(dfd, path, O_WRONLY | O_CLOEXEC);
 	ssize_t w;
-	int r;
 
 	if (fd < 0)
 		return -errno;
@@ -109,12 +99,11 @@ static int write_at(int dfd, const char *path, const char *s)
 	return r;
 }
 
-/* Reads a small file whole (cgroup files produce it in one read). */
+/* Reads a small file whole: cgroup files come in one read. */
 static int read_at(int dfd, const char *path, char *buf, size_t n)
 {
-	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	int r, fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	ssize_t got;
-	int r;
 
 	if (fd < 0)
 		return -errno;
@@ -125,24 +114,23 @@ static int read_at(int dfd, const char *path, char *buf, size_t n)
 	return r;
 }
 
-/* The value of "key value" lines (cpu.stat, memory.events, oom_control). */
-static int key_u64(const char *text, const char *key, uint64_t *v)
+/* The value of a "key value" line (cpu.stat, memory.events, oom_control);
+ * 0 when the key is absent. */
+static uint64_t key_u64(const char *text, const char *key)
 {
 	size_t kl = strlen(key);
-	const char *p = text;
 
-	while (p && *p) {
-		if (!strncmp(p, key, kl) && p[kl] == ' ') {
-			*v = strtoull(p + kl + 1, NULL, 10);
-			return 0;
-		}
-		p = strchr(p, '\n');
-		p = p ? p + 1 : NULL;
-	}
-	return -ENOENT;
+	for (const char *p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, kl) && p[kl] == ' ')
+			return strtoull(p + kl + 1, NULL, 10);
+	return 0;
 }
 
-/* Whether word appears in list, split at any of seps. */
+static uint64_t delta(uint64_t now, uint64_t base)
+{
+	return now > base ? now - base : 0;
+}
+
 static bool has_word(const char *list, const char *word, const char *seps)
 {
 	size_t wl = strlen(word);
@@ -153,17 +141,13 @@ static bool has_word(const char *list, const char *word, const char *seps)
 	return false;
 }
 
-static void gpath(char *buf, size_t n, unsigned id, const char *file)
-{
-	snprintf(buf, n, "%u/%s", id, file);
-}
-
+/* Files of a group are reached from its pool parent's fd as "<id>/file". */
 static int gwrite(const struct rj__cg *cg, int h, const char *file,
 		  const char *val)
 {
 	char p[64];
 
-	gpath(p, sizeof p, cg->id, file);
+	snprintf(p, sizeof p, "%u/%s", cg->id, file);
 	return write_at(cg->cgs->pool[h], p, val);
 }
 
@@ -172,7 +156,7 @@ static int gread(const struct rj__cg *cg, int h, const char *file, char *buf,
 {
 	char p[64];
 
-	gpath(p, sizeof p, cg->id, file);
+	snprintf(p, sizeof p, "%u/%s", cg->id, file);
 	return read_at(cg->cgs->pool[h], p, buf, n);
 }
 
@@ -182,42 +166,27 @@ static int gread_u64(const struct rj__cg *cg, int h, const char *file,
 	char buf[64];
 	int r = gread(cg, h, file, buf, sizeof buf);
 
-	if (!r)
-		*v = strtoull(buf, NULL, 10);
+	*v = r ? 0 : strtoull(buf, NULL, 10);
 	return r;
 }
 
-static int gread_key(const struct rj__cg *cg, int h, const char *file,
-		     const char *key, uint64_t *v)
-{
-	char buf[1024];
-	int r = gread(cg, h, file, buf, sizeof buf);
-
-	return r ? r : key_u64(buf, key, v);
-}
-
-/* Hierarchy slot holding the controller h: on v2 every one is in H_MEM. */
-static int slot(const struct rj__cgroups *cgs, int h)
-{
-	return cgs->v2 ? H_MEM : h;
-}
-
+/* Whether controller h is ours: on v2 every controller is in H_MEM. */
 static bool have(const struct rj__cgroups *cgs, int h)
 {
-	return cgs->pool[slot(cgs, h)] >= 0;
+	return cgs->pool[cgs->v2 ? H_MEM : h] >= 0;
 }
 
-/* Counts the pids in a cgroup.procs file, sending sig to each when not 0. */
+/* Counts the pids of a cgroup.procs file, sending sig to each unless 0. */
 static int scan_procs(int dfd, const char *path, int sig)
 {
 	char buf[4096];
-	size_t have_n = 0;
+	size_t len = 0;
 	int n = 0, r = 0, fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
 	for (;;) {
-		ssize_t got = read(fd, buf + have_n, sizeof buf - 1 - have_n);
+		ssize_t got = read(fd, buf + len, sizeof buf - 1 - len);
 		char *p = buf, *nl;
 
 		if (got < 0 && errno == EINTR)
@@ -226,115 +195,83 @@ static int scan_procs(int dfd, const char *path, int sig)
 			r = got < 0 ? -errno : 0;
 			break;
 		}
-		have_n += (size_t)got;
-		buf[have_n] = '\0';
+		len += (size_t)got;
+		buf[len] = '\0';
 		for (; (nl = strchr(p, '\n')); p = nl + 1) {
 			pid_t pid = (pid_t)strtol(p, NULL, 10);
 
-			if (pid <= 0)
-				continue;
-			n++;
-			if (sig)
+			if (pid > 0 && sig)
 				kill(pid, sig);
+			n += pid > 0;
 		}
-		have_n = (size_t)(buf + have_n - p);
-		memmove(buf, p, have_n);
+		len = (size_t)(buf + len - p);
+		memmove(buf, p, len);   /* a pid cut in two by the read */
 	}
 	close(fd);
 	return r ? r : n;
 }
 
-/* Processes in the group, over every hierarchy it spans. */
+/* Processes in the group. One hierarchy tells for all: rj__cg_attach
+ * writes the first hierarchy first and children inherit every group, so a
+ * process in any of the group's hierarchies is in the first one too. */
 static int grp_procs(const struct rj__cg *cg, int sig)
 {
 	char p[64];
-	int n = 0;
+	int h = 0;
 
-	gpath(p, sizeof p, cg->id, "cgroup.procs");
-	for (int h = 0; h < H_N; h++) {
-		int r = cg->cgs->pool[h] < 0 ? 0 : scan_procs(cg->cgs->pool[h], p, sig);
-
-		if (r < 0 && r != -ENOENT)
-			return r;
-		n += r > 0 ? r : 0;
-	}
-	return n;
+	while (h < H_N - 1 && cg->cgs->pool[h] < 0)
+		h++;
+	snprintf(p, sizeof p, "%u/cgroup.procs", cg->id);
+	return cg->cgs->pool[h] < 0 ? 0 : scan_procs(cg->cgs->pool[h], p, sig);
 }
 
-/* ---- finding our cgroups ---------------------------------------------- */
+/* ---- finding our cgroups ----------------------------------------------- */
 
-/* Where a hierarchy is mounted, and our group's path in it. */
+/* A hierarchy's mount point and root, and our group's path in it. */
 struct where {
 	char *mnt, *root, *own;
 };
 
-/* mountinfo escapes blanks and backslashes as \ooo. */
-static void unescape(char *s)
-{
-	char *d = s;
-
-	for (; *s; s++, d++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
-			*d = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*d = *s;
-		}
-	}
-	*d = '\0';
-}
-
 static const char *const ctrl_name[H_N] = { "memory", "pids", "cpuacct" };
 
-/* One mountinfo line: "id parent dev root mountpoint opts... - type src sopts". */
-static void mount_line(char *line, struct where w[H_N + 1])
+/* "id parent dev root mountpoint opts [optional...] - type source sopts" */
+static void mount_line(char *line, struct where *w)
 {
-	char *sep = strstr(line, " - "), *f[5], *save = NULL, *type, *sopts;
-	int i, slot_i = -1;
+	char *sep = strstr(line, " - "), type[16], sopts[512];
+	int at = -1;
 
-	if (!sep)
-		return;
-	*sep = '\0';
-	type = strtok_r(sep + 3, " \n", &save);
-	strtok_r(NULL, " \n", &save);
-	sopts = strtok_r(NULL, " \n", &save);
-	if (!type || !sopts)
+	if (!sep || sscanf(sep + 3, "%15s %*s %511s", type, sopts) != 2)
 		return;
 	if (!strcmp(type, "cgroup2"))
-		slot_i = H_V2;
-	for (i = 0; i < H_N && !strcmp(type, "cgroup"); i++)
+		at = H_V2;
+	for (int i = 0; i < H_N && !strcmp(type, "cgroup"); i++)
 		if (has_word(sopts, ctrl_name[i], ","))
-			slot_i = i;
-	if (slot_i < 0 || w[slot_i].mnt)
+			at = i;
+	if (at < 0 || w[at].mnt)
 		return;
-	save = NULL;
-	for (i = 0; i < 5 && (f[i] = strtok_r(i ? NULL : line, " ", &save)); i++)
-		;
-	if (i < 5)
-		return;
-	unescape(f[3]);
-	unescape(f[4]);
-	w[slot_i].root = strdup(f[3]);
-	w[slot_i].mnt = strdup(f[4]);
+	if (sscanf(line, "%*s %*s %*s %ms %ms", &w[at].root, &w[at].mnt) != 2) {
+		free(w[at].root);
+		w[at].root = NULL;
+	}
 }
 
-/* One /proc/self/cgroup line: "id:controllers:path". */
-static void cgroup_line(char *line, struct where w[H_N + 1])
+/* "id:controllers:path", where v2 is "0::path". */
+static void cgroup_line(char *line, struct where *w)
 {
 	char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-	int slot_i = -1;
+	int at = -1;
 
 	if (!c2)
 		return;
 	*c2 = '\0';
 	c2[1 + strcspn(c2 + 1, "\n")] = '\0';
 	if (!strcmp(line, "0:") && c1[1] == '\0')
-		slot_i = H_V2;
-	for (int i = 0; i < H_N && slot_i < 0; i++)
+		at = H_V2;
+	for (int i = 0; i < H_N && at < 0; i++)
 		if (has_word(c1 + 1, ctrl_name[i], ","))
-			slot_i = i;
-	if (slot_i >= 0 && !w[slot_i].own)
-		w[slot_i].own = strdup(c2 + 1);
+			at = i;
+	if (at >= 0 && !w[at].own)
+		w[at].own = strdup(c2 + 1);
 }
 
 static void read_lines(const char *file, void (*fn)(char *, struct where *),
@@ -352,52 +289,50 @@ static void read_lines(const char *file, void (*fn)(char *, struct where *),
 	fclose(f);
 }
 
-/* Our group's directory in a hierarchy, or NULL when it is not visible
- * through the mount (outside the mount's root, or in another namespace). */
+/* Our group's directory, or NULL when the mount does not show it. */
 static char *own_dir(const struct where *w)
 {
-	size_t rl;
 	const char *rel;
 	char *out;
+	size_t rl;
 
-	if (!w->mnt || !w->root || !w->own || strstr(w->own, "/.."))
+	/* A path mountinfo had to escape (\ooo for a blank) is not worth
+	 * decoding: such a hierarchy is left alone. */
+	if (!w->mnt || !w->root || !w->own || strstr(w->own, "/..") ||
+	    strchr(w->mnt, '\\') || strchr(w->root, '\\'))
 		return NULL;
 	rl = strcmp(w->root, "/") ? strlen(w->root) : 0;
 	if (strncmp(w->own, w->root, rl) || (w->own[rl] && w->own[rl] != '/'))
 		return NULL;
-	rel = w->own + rl;
-	if (!strcmp(rel, "/"))
-		rel = "";
+	rel = strcmp(w->own + rl, "/") ? w->own + rl : "";
 	return asprintf(&out, "%s%s", w->mnt, rel) < 0 ? NULL : out;
 }
 
-/* ---- pool parents and groups ----------------------------------------- */
+/* ---- pool parents and groups ------------------------------------------- */
 
 static int pool_make(struct rj__cgroups *cgs, int h, const char *base,
 		     unsigned *seq)
 {
 	for (int tries = 0; tries < 8; tries++) {
 		char *p;
-		int fd, r;
+		int r, fd = -1;
 
 		if (asprintf(&p, "%s/ringjail-%d-%u", base, (int)getpid(), *seq) < 0)
 			return -ENOMEM;
-		if (mkdir(p, 0755) == 0) {
-			fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (fd >= 0) {
-				cgs->pool[h] = fd;
-				cgs->ppath[h] = p;
-				return 0;
-			}
+		r = mkdir(p, 0755) ? -errno : 0;
+		if (!r && (fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			r = -errno;
 			rmdir(p);
-		} else {
-			r = -errno;
+		}
+		if (!r) {
+			cgs->pool[h] = fd;
+			cgs->ppath[h] = p;
+			return 0;
 		}
 		free(p);
 		if (r != -EEXIST)
 			return r;
-		/* A stale pool of an earlier process with our pid: skip it. */
+		/* Left by a crashed process that had our pid: not ours. */
 		*seq = atomic_fetch_add(&executor_seq, 1);
 	}
 	return -EEXIST;
@@ -414,7 +349,7 @@ static void pool_drop(struct rj__cgroups *cgs, int h)
 	cgs->ppath[h] = NULL;
 }
 
-/* Removes the group's directory in each hierarchy; false if one stays. */
+/* Removes the group in each hierarchy; false when one stays. */
 static bool grp_rmdir(struct rj__cgroups *cgs, unsigned id)
 {
 	char name[16];
@@ -437,8 +372,7 @@ static void grp_close(struct rj__cg *cg)
 	cg->dirfd = cg->peakfd = -1;
 }
 
-/* Makes group `id` in every hierarchy in use, with the settings that never
- * change: no swap for its memory. */
+/* Makes group `id` in every hierarchy, with what never changes: no swap. */
 static int grp_new(struct rj__cgroups *cgs, unsigned id, struct rj__cg **out)
 {
 	struct rj__cg *cg;
@@ -453,8 +387,7 @@ static int grp_new(struct rj__cgroups *cgs, unsigned id, struct rj__cg **out)
 		cgs->grp = g;
 		cgs->ngrp = id + 64;
 	}
-	cg = calloc(1, sizeof *cg);
-	if (!cg)
+	if (!(cg = malloc(sizeof *cg)))
 		return -ENOMEM;
 	*cg = (struct rj__cg){ .cgs = cgs, .id = id, .fresh = true, .dirfd = -1,
 			       .peakfd = -1, .mem_set = UNKNOWN, .pids_set = UNKNOWN };
@@ -471,54 +404,30 @@ static int grp_new(struct rj__cgroups *cgs, unsigned id, struct rj__cg **out)
 	}
 	if (cgs->v2 && cgs->swap_max)
 		gwrite(cg, H_MEM, "memory.swap.max", "0");
-	else if (!cgs->v2 && cgs->pool[H_MEM] >= 0)
+	else if (!cgs->v2 && have(cgs, H_MEM))
 		gwrite(cg, H_MEM, "memory.swappiness", "0");
 	cgs->grp[id] = cg;
 	*out = cg;
 	return 0;
 }
 
-static int grp_new_any(struct rj__cgroups *cgs, struct rj__cg **out)
+/* Kills what is in the group until it is empty, or *ms milliseconds (shared
+ * by the caller's groups) have passed; true once it is empty. */
+static bool grp_drain(struct rj__cg *cg, int *ms)
 {
-	unsigned id = 0;
+	struct timespec nap = { 0, 1000000 };
+	int n;
 
-	while (id < cgs->ngrp && cgs->grp[id])
-		id++;
-	return grp_new(cgs, id, out);
-}
-
-/* Kills what is in the group and waits, up to the deadline, for it to
- * empty; true once it is empty. */
-static bool grp_drain(struct rj__cg *cg, const struct timespec *deadline)
-{
-	for (;;) {
-		struct timespec now, nap = { 0, 2000000 };
-		int n = grp_procs(cg, 0);
-
-		if (n <= 0)
-			return n == 0;
+	while ((n = grp_procs(cg, 0)) > 0 && *ms > 0) {
 		rj__cg_kill(cg);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > deadline->tv_sec ||
-		    (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec))
-			return false;
 		nanosleep(&nap, NULL);
+		--*ms;
 	}
+	return n == 0;
 }
 
-static struct timespec deadline_in(long long ns)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	ns += t.tv_nsec;
-	t.tv_sec += (time_t)(ns / 1000000000LL);
-	t.tv_nsec = (long)(ns % 1000000000LL);
-	return t;
-}
-
-/* Forgets a group whose directories are gone; one that cannot be removed
- * stays listed, out of the pool, for rj__cgroups_free to try again. */
+/* Forgets a group once its directories are gone; one that stays is kept
+ * listed, out of the pool, for rj__cgroups_free to try again. */
 static void grp_drop(struct rj__cgroups *cgs, struct rj__cg *cg)
 {
 	grp_close(cg);
@@ -557,8 +466,8 @@ static int enable_ctrls(const char *dir)
 	return r;
 }
 
-/* A parent we may put the pool in: for an unprivileged user, permissions
- * decide (the mkdir fails unless it was delegated); root may write anywhere,
+/* Whether we may put the pool in dir, our group's parent. An unprivileged
+ * user can mkdir there only if it was delegated; root can write anywhere,
  * so it needs systemd's mark of a delegated group. */
 static bool delegated(const char *dir)
 {
@@ -575,13 +484,10 @@ static bool delegated(const char *dir)
 /* The v2 group to put the pool parent in (see the top of the file). */
 static char *v2_base(const char *own, bool top, char *why, size_t n)
 {
-	int r;
 	char *up;
+	int r;
 
-	if (ctrls_in(own, "cgroup.subtree_control"))
-		return strdup(own);
-	r = enable_ctrls(own);
-	if (!r)
+	if (ctrls_in(own, "cgroup.subtree_control") || !(r = enable_ctrls(own)))
 		return strdup(own);
 	if (r == -EBUSY && !top && (up = strdup(own))) {
 		*strrchr(up, '/') = '\0';
@@ -590,10 +496,10 @@ static char *v2_base(const char *own, bool top, char *why, size_t n)
 		free(up);
 	}
 	if (r == -EBUSY)
-		snprintf(why, n, "cgroup v2: %s holds processes, so no group below "
-			 "it may have controllers; run ringjail in a leaf of a "
-			 "delegated cgroup (systemd: Delegate=yes plus "
-			 "DelegateSubgroup=, or move its processes into a leaf)", own);
+		snprintf(why, n, "cgroup v2: %s holds processes, so groups below it "
+			 "get no controllers; run ringjail in a leaf of a delegated "
+			 "cgroup (systemd: Delegate=yes and DelegateSubgroup=, or "
+			 "move its processes into a leaf)", own);
 	else
 		snprintf(why, n, "cgroup v2: cannot enable memory and pids below "
 			 "%s (%s): run as root or in a cgroup delegated to this user "
@@ -601,133 +507,97 @@ static char *v2_base(const char *own, bool top, char *why, size_t n)
 	return NULL;
 }
 
-static bool file_at(int dfd, const char *path)
-{
-	struct stat st;
-
-	return fstatat(dfd, path, &st, 0) == 0;
-}
-
-/* Pure v2: needs memory and pids offered to our group. */
+/* Pure v2, when our group is offered memory and pids. */
 static int v2_setup(struct rj__cgroups *cgs, const struct where *w,
-		    struct rj__cg_host *host, unsigned *seq)
+		    char *why, size_t n, unsigned *seq)
 {
-	char *own = own_dir(w), *base;
+	char *own = own_dir(w), *base = NULL;
 	int r = -EOPNOTSUPP;
 
-	if (!own || !ctrls_in(own, "cgroup.controllers")) {
-		free(own);
-		return -EOPNOTSUPP;
-	}
-	base = v2_base(own, !strcmp(w->own, w->root), host->why, sizeof host->why);
-	if (base)
-		r = pool_make(cgs, H_MEM, base, seq);
-	if (!r && (r = enable_ctrls(cgs->ppath[H_MEM])))
+	if (own && ctrls_in(own, "cgroup.controllers"))
+		base = v2_base(own, !strcmp(w->own, w->root), why, n);
+	if (base && !(r = pool_make(cgs, H_MEM, base, seq)) &&
+	    (r = enable_ctrls(cgs->ppath[H_MEM])))
 		pool_drop(cgs, H_MEM);
 	if (base && r)
-		snprintf(host->why, sizeof host->why, "cgroup v2: cannot make the "
-			 "sandbox pool below %s (%s): delegate that cgroup to this "
-			 "user", base, strerror(-r));
+		snprintf(why, n, "cgroup v2: cannot make the sandbox pool below %s "
+			 "(%s): delegate it to this user", base, strerror(-r));
 	free(own);
 	free(base);
 	return r;
 }
 
-/* Makes group 0 in slot h and writes the file the hierarchy is for. */
-static int probe(struct rj__cgroups *cgs, int h, struct rj__cg *cg)
+/* Makes group 0 in slot h and writes there the limit that slot is for. */
+static int probe(struct rj__cgroups *cgs, int h)
 {
 	static const char *const file[H_N] = { "memory.limit_in_bytes",
 					       "pids.max", "cpuacct.usage" };
 	static const char *const val[H_N] = { "-1", "max", "0" };
-	int r;
+	struct rj__cg tmp = { .cgs = cgs, .id = 0 };
+	int r = mkdirat(cgs->pool[h], "0", 0755) && errno != EEXIST ? -errno : 0;
 
-	if (mkdirat(cgs->pool[h], "0", 0755) && errno != EEXIST)
-		return -errno;
-	if (cgs->v2) {
-		r = gwrite(cg, h, "memory.max", "max");
-		if (!r)
-			r = gwrite(cg, h, "pids.max", "max");
-	} else {
-		r = gwrite(cg, h, file[h], val[h]);
-	}
+	if (!r && cgs->v2 && !(r = gwrite(&tmp, h, "memory.max", "max")))
+		r = gwrite(&tmp, h, "pids.max", "max");
+	else if (!r && !cgs->v2)
+		r = gwrite(&tmp, h, file[h], val[h]);
 	if (r)
 		unlinkat(cgs->pool[h], "0", AT_REMOVEDIR);
 	return r;
 }
 
-/* Probes each pool with group 0 and fills the host flags from it. */
+/* Probes each pool and fills the host flags from what worked. */
 static void probe_all(struct rj__cgroups *cgs, struct rj__cg_host *host)
 {
 	struct rj__cg tmp = { .cgs = cgs, .id = 0 }, *cg;
 	char buf[512];
+	int r;
 
 	for (int h = 0; h < H_N; h++) {
-		int r = cgs->pool[h] >= 0 ? probe(cgs, h, &tmp) : 0;
-
-		if (r && cgs->v2)
-			snprintf(host->why, sizeof host->why, "cgroup v2: cannot set "
-				 "limits in %s (%s)", cgs->ppath[h], strerror(-r));
-		if (r)
-			pool_drop(cgs, h);
+		if (cgs->pool[h] < 0 || !(r = probe(cgs, h)))
+			continue;
+		if (cgs->v2)
+			snprintf(host->why, sizeof host->why, "cgroup v2: cannot "
+				 "set limits in %s (%s)", cgs->ppath[h], strerror(-r));
+		pool_drop(cgs, h);
 	}
-	if (cgs->v2 && cgs->pool[H_MEM] >= 0) {
+	if (cgs->v2 && have(cgs, H_MEM)) {
 		cgs->swap_max = !gwrite(&tmp, H_MEM, "memory.swap.max", "0");
-		cgs->kill = file_at(cgs->pool[H_MEM], "0/cgroup.kill");
-		host->mem = host->pids = true;
+		cgs->kill = !faccessat(cgs->pool[H_MEM], "0/cgroup.kill", F_OK, 0);
 		host->cpu = !gread(&tmp, H_MEM, "cpu.stat", buf, sizeof buf);
-	} else {
-		cgs->v2 = false;
-		if (cgs->pool[H_MEM] >= 0)
-			cgs->memsw = !gwrite(&tmp, H_MEM,
-					     "memory.memsw.limit_in_bytes", "-1");
-		cgs->cpu_split = cgs->pool[H_CPU] >= 0 &&
-				 file_at(cgs->pool[H_CPU], "0/cpuacct.usage_user");
-		host->mem = cgs->pool[H_MEM] >= 0;
-		host->pids = cgs->pool[H_PIDS] >= 0;
-		host->cpu = cgs->pool[H_CPU] >= 0;
+	} else if (!cgs->v2) {
+		cgs->memsw = have(cgs, H_MEM) &&
+			     !gwrite(&tmp, H_MEM, "memory.memsw.limit_in_bytes", "-1");
+		cgs->cpu_split = have(cgs, H_CPU) &&
+			!faccessat(cgs->pool[H_CPU], "0/cpuacct.usage_user", F_OK, 0);
+		host->cpu = have(cgs, H_CPU);
 	}
+	host->mem = have(cgs, H_MEM);
+	host->pids = have(cgs, H_PIDS);
 	host->v2 = cgs->v2 && host->mem;
 	host->kill = host->v2 && cgs->kill;
 	host->memsw = cgs->memsw;
-	if ((host->mem || host->pids || host->cpu) && grp_new(cgs, 0, &cg) == 0) {
+	if ((host->mem || host->pids || host->cpu) && !grp_new(cgs, 0, &cg)) {
 		cg->next = cgs->free;
 		cgs->free = cg;
 	}
 }
 
-static void v1_setup(struct rj__cgroups *cgs, struct where w[H_N + 1],
-		     unsigned *seq)
-{
-	for (int h = 0; h < H_N; h++) {
-		char *own = own_dir(&w[h]);
-
-		if (own)
-			pool_make(cgs, h, own, seq);
-		free(own);
-	}
-}
-
 static void why_missing(struct rj__cg_host *host)
 {
-	char what[32] = "";
-
 	if (host->mem && host->pids) {
-		/* A v2 attempt that failed before v1 took over is no news. */
+		/* A v2 attempt that failed before v1 served is no news. */
 		host->why[0] = '\0';
 		if (!host->v2 && !host->memsw)
 			snprintf(host->why, sizeof host->why, "cgroup v1 has no "
 				 "memory.memsw.limit_in_bytes (boot with "
-				 "swapaccount=1), so swap use is not bounded");
-		return;
+				 "swapaccount=1), so swap is not bounded");
+	} else if (!host->why[0]) {
+		snprintf(host->why, sizeof host->why, "no writable %s cgroup: run "
+			 "as root or delegate a cgroup subtree to this user (cgroup "
+			 "v2: systemd Delegate=yes; v1: chown a memory and pids "
+			 "group to the user)", host->mem ? "pids" : host->pids ?
+			 "memory" : "memory and pids");
 	}
-	if (host->why[0])
-		return;
-	snprintf(what, sizeof what, "%s%s%s", host->mem ? "" : "memory",
-		 !host->mem && !host->pids ? " and " : "",
-		 host->pids ? "" : "pids");
-	snprintf(host->why, sizeof host->why, "no writable %s cgroup: run as root "
-		 "or delegate a cgroup subtree to this user (cgroup v2: systemd "
-		 "Delegate=yes; v1: chown a memory and pids group to the user)", what);
 }
 
 int rj__cgroups_new(struct rj__cgroups **out, struct rj__cg_host *host)
@@ -742,12 +612,16 @@ int rj__cgroups_new(struct rj__cgroups **out, struct rj__cg_host *host)
 		return -ENOMEM;
 	for (int h = 0; h < H_N; h++)
 		cgs->pool[h] = -1;
-	cgs->hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
 	read_lines("/proc/self/mountinfo", mount_line, w);
 	read_lines("/proc/self/cgroup", cgroup_line, w);
-	cgs->v2 = v2_setup(cgs, &w[H_V2], host, &seq) == 0;
-	if (!cgs->v2)
-		v1_setup(cgs, w, &seq);
+	cgs->v2 = !v2_setup(cgs, &w[H_V2], host->why, sizeof host->why, &seq);
+	for (int h = 0; h < H_N && !cgs->v2; h++) {
+		char *own = own_dir(&w[h]);
+
+		if (own)
+			pool_make(cgs, h, own, &seq);
+		free(own);
+	}
 	probe_all(cgs, host);
 	why_missing(host);
 	for (int i = 0; i <= H_N; i++) {
@@ -761,21 +635,21 @@ int rj__cgroups_new(struct rj__cgroups **out, struct rj__cg_host *host)
 
 void rj__cgroups_free(struct rj__cgroups *cgs)
 {
-	struct timespec dl;
+	int ms = DRAIN_MS;
 
 	if (!cgs)
 		return;
+	/* Kill everything first, so that the groups die together. */
 	for (unsigned id = 0; id < cgs->ngrp; id++)
 		if (cgs->grp[id] && grp_procs(cgs->grp[id], 0) > 0)
 			rj__cg_kill(cgs->grp[id]);
-	dl = deadline_in(BUSY_WAIT_NS);
 	for (unsigned id = 0; id < cgs->ngrp; id++) {
 		struct rj__cg *cg = cgs->grp[id];
 
 		if (!cg)
 			continue;
 		grp_close(cg);
-		grp_drain(cg, &dl);
+		grp_drain(cg, &ms);
 		grp_rmdir(cgs, id);
 		free(cg);
 	}
@@ -787,10 +661,9 @@ void rj__cgroups_free(struct rj__cgroups *cgs)
 
 /* ---- one run ----------------------------------------------------------- */
 
-/* v1 insists on memsw >= limit at every moment, so which of the two goes
- * first depends on whether the limit goes up or down: try the memory limit
- * first, and when the kernel refuses it (it would exceed memsw), raise memsw
- * first instead. */
+/* v1 insists on memsw >= limit at every moment, so the order of the two
+ * writes depends on the direction: the memory limit goes first, and when
+ * the kernel refuses it (it would pass memsw), memsw is raised first. */
 static int v1_set_mem(struct rj__cg *cg, const char *val)
 {
 	int r = gwrite(cg, H_MEM, "memory.limit_in_bytes", val);
@@ -804,7 +677,7 @@ static int v1_set_mem(struct rj__cg *cg, const char *val)
 	return r ? r : gwrite(cg, H_MEM, "memory.memsw.limit_in_bytes", val);
 }
 
-/* Writes the limits that differ from the ones the group already has. */
+/* Writes the limits that differ from those the group already has. */
 static int set_limits(struct rj__cg *cg, uint64_t mem, uint64_t pids)
 {
 	struct rj__cgroups *cgs = cg->cgs;
@@ -815,22 +688,23 @@ static int set_limits(struct rj__cg *cg, uint64_t mem, uint64_t pids)
 		cg->mem_set = UNKNOWN;
 		snprintf(v, sizeof v, mem ? "%llu" : cgs->v2 ? "max" : "-1",
 			 (unsigned long long)mem);
-		r = cgs->v2 ? gwrite(cg, H_MEM, "memory.max", v) : v1_set_mem(cg, v);
-		if (r)
+		if ((r = cgs->v2 ? gwrite(cg, H_MEM, "memory.max", v) :
+			 v1_set_mem(cg, v)))
 			return r;
 		cg->mem_set = mem;
 	}
 	if (have(cgs, H_PIDS) && pids != cg->pids_set) {
 		cg->pids_set = UNKNOWN;
 		snprintf(v, sizeof v, pids ? "%llu" : "max", (unsigned long long)pids);
-		r = gwrite(cg, slot(cgs, H_PIDS), "pids.max", v);
-		if (!r)
+		if (!(r = gwrite(cg, cgs->v2 ? H_MEM : H_PIDS, "pids.max", v)))
 			cg->pids_set = pids;
 	}
 	return r;
 }
 
-/* v1: reset what can be reset, note the rest. A fresh group starts at 0. */
+/* v1: reset what can be reset, note the rest; a fresh group is all zero.
+ * With memsw as low as the limit, a failing charge may be counted in
+ * memsw.failcnt rather than failcnt (or, on some kernels, in neither). */
 static int v1_begin(struct rj__cg *cg)
 {
 	struct rj__cgroups *cgs = cg->cgs;
@@ -838,56 +712,51 @@ static int v1_begin(struct rj__cg *cg)
 	int r = 0;
 
 	cg->base_oom = cg->base_user = cg->base_sys = 0;
-	cg->peak_ok = have(cgs, H_MEM);
 	if (cg->fresh)
 		return 0;
-	if (have(cgs, H_MEM)) {
-		r = gwrite(cg, H_MEM, "memory.max_usage_in_bytes", "0");
-		if (!r)
-			r = gwrite(cg, H_MEM, "memory.failcnt", "0");
-		if (!r)
-			r = gread_key(cg, H_MEM, "memory.oom_control", "oom_kill",
-				      &cg->base_oom);
-	}
+	if (have(cgs, H_MEM) &&
+	    !(r = gwrite(cg, H_MEM, "memory.max_usage_in_bytes", "0")) &&
+	    !(r = gwrite(cg, H_MEM, "memory.failcnt", "0")) &&
+	    !(r = cgs->memsw ? gwrite(cg, H_MEM, "memory.memsw.failcnt", "0") : 0) &&
+	    !(r = gread(cg, H_MEM, "memory.oom_control", buf, sizeof buf)))
+		cg->base_oom = key_u64(buf, "oom_kill");
 	if (!r && have(cgs, H_CPU))
 		r = gwrite(cg, H_CPU, "cpuacct.usage", "0");
 	if (!r && have(cgs, H_CPU) && !cgs->cpu_split &&
 	    !(r = gread(cg, H_CPU, "cpuacct.stat", buf, sizeof buf))) {
-		key_u64(buf, "user", &cg->base_user);
-		key_u64(buf, "system", &cg->base_sys);
+		cg->base_user = key_u64(buf, "user");
+		cg->base_sys = key_u64(buf, "system");
 	}
 	return r;
 }
 
-/* v2: the reset of memory.peak holds only for the fd that wrote it, so that
+/* v2: the reset of memory.peak holds for the fd that wrote it only, so that
  * fd stays open until release (see the top of the file). */
-static int v2_peak_open(struct rj__cg *cg)
+static void v2_peak_open(struct rj__cg *cg)
 {
 	char p[64];
 	int fd;
 
-	gpath(p, sizeof p, cg->id, "memory.peak");
+	snprintf(p, sizeof p, "%u/memory.peak", cg->id);
 	fd = openat(cg->cgs->pool[H_MEM], p, O_RDWR | O_CLOEXEC);
-	if (fd >= 0 && write(fd, "reset\n", 6) == 6) {
-		cg->peak_ok = true;
-	} else {
-		if (fd >= 0)
-			close(fd);
+	cg->peak_ok = fd >= 0 && write(fd, "reset\n", 6) == 6;
+	if (fd < 0)
 		fd = openat(cg->cgs->pool[H_MEM], p, O_RDONLY | O_CLOEXEC);
-		cg->cgs->peak_noreset = fd >= 0;
-		cg->peak_ok = fd >= 0 && cg->fresh;
+	if (fd >= 0 && !cg->peak_ok) {
+		cg->cgs->peak_noreset = true;
+		cg->peak_ok = cg->fresh;
 	}
 	cg->peakfd = fd;
-	return 0;
 }
 
 static int v2_begin(struct rj__cg *cg)
 {
-	char p[16], buf[1024];
-	int r = 0;
+	char name[16], buf[1024];
+	int r;
 
-	snprintf(p, sizeof p, "%u", cg->id);
-	cg->dirfd = openat(cg->cgs->pool[H_MEM], p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(name, sizeof name, "%u", cg->id);
+	cg->dirfd = openat(cg->cgs->pool[H_MEM], name,
+			   O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cg->dirfd < 0)
 		return -errno;
 	v2_peak_open(cg);
@@ -895,36 +764,38 @@ static int v2_begin(struct rj__cg *cg)
 	cg->base_user = cg->base_sys = cg->base_total = 0;
 	if (cg->fresh)
 		return 0;
-	r = gread(cg, H_MEM, "memory.events", buf, sizeof buf);
-	if (!r) {
-		key_u64(buf, "oom_kill", &cg->base_oom);
-		key_u64(buf, "max", &cg->base_max);
-		r = gread(cg, H_MEM, "cpu.stat", buf, sizeof buf);
-	}
-	if (!r) {
-		key_u64(buf, "usage_usec", &cg->base_total);
-		key_u64(buf, "user_usec", &cg->base_user);
-		key_u64(buf, "system_usec", &cg->base_sys);
-	}
-	return r;
+	if ((r = gread(cg, H_MEM, "memory.events", buf, sizeof buf)))
+		return r;
+	cg->base_oom = key_u64(buf, "oom_kill");
+	cg->base_max = key_u64(buf, "max");
+	if ((r = gread(cg, H_MEM, "cpu.stat", buf, sizeof buf)))
+		return r;
+	cg->base_total = key_u64(buf, "usage_usec");
+	cg->base_user = key_u64(buf, "user_usec");
+	cg->base_sys = key_u64(buf, "system_usec");
+	return 0;
 }
 
 int rj__cg_acquire(struct rj__cgroups *cgs, uint64_t mem_bytes, uint64_t pids,
 		   struct rj__cg **out)
 {
 	struct rj__cg *cg = cgs->free;
+	unsigned id = 0;
 	int r;
 
 	*out = NULL;
 	if (!have(cgs, H_MEM) && !have(cgs, H_PIDS) && !have(cgs, H_CPU))
 		return -EOPNOTSUPP;
-	if (cg)
+	if (cg) {
 		cgs->free = cg->next;
-	else if ((r = grp_new_any(cgs, &cg)))
-		return r;
+	} else {
+		while (id < cgs->ngrp && cgs->grp[id])
+			id++;
+		if ((r = grp_new(cgs, id, &cg)))
+			return r;
+	}
 	cg->next = NULL;
-	r = set_limits(cg, mem_bytes, pids);
-	if (!r)
+	if (!(r = set_limits(cg, mem_bytes, pids)))
 		r = cgs->v2 ? v2_begin(cg) : v1_begin(cg);
 	if (r) {
 		grp_drop(cgs, cg);
@@ -942,70 +813,71 @@ int rj__cg_v2_fd(const struct rj__cg *cg)
 int rj__cg_attach(struct rj__cg *cg, pid_t pid)
 {
 	char v[24];
+	int r = 0;
 
 	if (cg->cgs->v2)
 		return 0;
 	snprintf(v, sizeof v, "%d", (int)pid);
-	for (int h = 0; h < H_N; h++) {
-		int r = have(cg->cgs, h) ? gwrite(cg, h, "cgroup.procs", v) : 0;
-
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-static uint64_t delta(uint64_t now, uint64_t base)
-{
-	return now > base ? now - base : 0;
+	for (int h = 0; h < H_N && !r; h++)
+		if (have(cg->cgs, h))
+			r = gwrite(cg, h, "cgroup.procs", v);
+	return r;
 }
 
 int rj__cg_cpu_ns(struct rj__cg *cg, uint64_t *ns)
 {
-	uint64_t v = 0;
+	char buf[1024];
 	int r;
 
+	*ns = 0;
 	if (!have(cg->cgs, H_CPU))
 		return -EOPNOTSUPP;
 	if (!cg->cgs->v2)
 		return gread_u64(cg, H_CPU, "cpuacct.usage", ns);
-	r = gread_key(cg, H_MEM, "cpu.stat", "usage_usec", &v);
-	*ns = r ? 0 : delta(v, cg->base_total) * 1000;
+	if (!(r = gread(cg, H_MEM, "cpu.stat", buf, sizeof buf)))
+		*ns = delta(key_u64(buf, "usage_usec"), cg->base_total) * 1000;
 	return r;
 }
 
+/* cpuacct.usage is exact, but its user/system split comes from ticks
+ * (usage_user and usage_sys, or cpuacct.stat before 4.6): the total is
+ * split in their proportion, so that user + system is the exact total. */
 static int v1_cpu(struct rj__cg *cg, struct rj__cg_stats *st)
 {
-	uint64_t u = 0, s = 0;
+	uint64_t u = 0, s = 0, t;
 	char buf[128];
-	int r = gread_u64(cg, H_CPU, "cpuacct.usage", &st->cpu_total_ns);
+	int r = gread_u64(cg, H_CPU, "cpuacct.usage", &t);
 
 	if (!r && cg->cgs->cpu_split) {
-		r = gread_u64(cg, H_CPU, "cpuacct.usage_user", &st->cpu_user_ns);
-		if (!r)
-			r = gread_u64(cg, H_CPU, "cpuacct.usage_sys", &st->cpu_sys_ns);
+		if (!(r = gread_u64(cg, H_CPU, "cpuacct.usage_user", &u)))
+			r = gread_u64(cg, H_CPU, "cpuacct.usage_sys", &s);
 	} else if (!r && !(r = gread(cg, H_CPU, "cpuacct.stat", buf, sizeof buf))) {
-		/* Ticks of USER_HZ, only split the exact total roughly. */
-		key_u64(buf, "user", &u);
-		key_u64(buf, "system", &s);
-		st->cpu_user_ns = delta(u, cg->base_user) * (1000000000ull / cg->cgs->hz);
-		st->cpu_sys_ns = delta(s, cg->base_sys) * (1000000000ull / cg->cgs->hz);
+		u = delta(key_u64(buf, "user"), cg->base_user);
+		s = delta(key_u64(buf, "system"), cg->base_sys);
 	}
-	return r;
+	if (r)
+		return r;
+	st->cpu_total_ns = t;
+	st->cpu_user_ns = u + s ? (uint64_t)((double)t * (double)u / (double)(u + s)) : t;
+	st->cpu_sys_ns = t - st->cpu_user_ns;
+	return 0;
 }
 
 static int v1_stats(struct rj__cg *cg, struct rj__cg_stats *st)
 {
-	uint64_t oom = 0;
+	char buf[128];
+	uint64_t sw = 0;
 	int r = 0;
 
-	if (have(cg->cgs, H_MEM)) {
-		r = gread_u64(cg, H_MEM, "memory.max_usage_in_bytes", &st->mem_peak_bytes);
-		if (!r)
-			r = gread_u64(cg, H_MEM, "memory.failcnt", &st->mem_failcnt);
-		if (!r)
-			r = gread_key(cg, H_MEM, "memory.oom_control", "oom_kill", &oom);
-		st->oom_kills = delta(oom, cg->base_oom);
+	if (have(cg->cgs, H_MEM) &&
+	    !(r = gread_u64(cg, H_MEM, "memory.max_usage_in_bytes",
+			    &st->mem_peak_bytes)) &&
+	    !(r = gread_u64(cg, H_MEM, "memory.failcnt", &st->mem_failcnt)) &&
+	    !(r = cg->cgs->memsw ? gread_u64(cg, H_MEM, "memory.memsw.failcnt",
+					     &sw) : 0) &&
+	    !(r = gread(cg, H_MEM, "memory.oom_control", buf, sizeof buf))) {
+		st->mem_failcnt += sw;
+		st->oom_kills = delta(key_u64(buf, "oom_kill"), cg->base_oom);
 	}
 	if (!r && have(cg->cgs, H_CPU))
 		r = v1_cpu(cg, st);
@@ -1014,38 +886,27 @@ static int v1_stats(struct rj__cg *cg, struct rj__cg_stats *st)
 
 static int v2_stats(struct rj__cg *cg, struct rj__cg_stats *st)
 {
-	uint64_t v = 0;
 	char buf[1024];
 	ssize_t got;
-	int r = gread(cg, H_MEM, "memory.events", buf, sizeof buf);
+	int r;
 
-	if (!r) {
-		key_u64(buf, "oom_kill", &v);
-		st->oom_kills = delta(v, cg->base_oom);
-		v = 0;
-		key_u64(buf, "max", &v);
-		st->mem_failcnt = delta(v, cg->base_max);
-		r = gread(cg, H_MEM, "cpu.stat", buf, sizeof buf);
-	}
-	if (!r) {
-		v = 0;
-		key_u64(buf, "usage_usec", &v);
-		st->cpu_total_ns = delta(v, cg->base_total) * 1000;
-		v = 0;
-		key_u64(buf, "user_usec", &v);
-		st->cpu_user_ns = delta(v, cg->base_user) * 1000;
-		v = 0;
-		key_u64(buf, "system_usec", &v);
-		st->cpu_sys_ns = delta(v, cg->base_sys) * 1000;
-	}
-	/* pread at 0 makes the kernel print the file again, through the fd
-	 * whose write reset the peak. */
-	if (!r && cg->peak_ok && cg->peakfd >= 0) {
+	if ((r = gread(cg, H_MEM, "memory.events", buf, sizeof buf)))
+		return r;
+	st->oom_kills = delta(key_u64(buf, "oom_kill"), cg->base_oom);
+	st->mem_failcnt = delta(key_u64(buf, "max"), cg->base_max);
+	if ((r = gread(cg, H_MEM, "cpu.stat", buf, sizeof buf)))
+		return r;
+	st->cpu_total_ns = delta(key_u64(buf, "usage_usec"), cg->base_total) * 1000;
+	st->cpu_user_ns = delta(key_u64(buf, "user_usec"), cg->base_user) * 1000;
+	st->cpu_sys_ns = delta(key_u64(buf, "system_usec"), cg->base_sys) * 1000;
+	if (cg->peak_ok && cg->peakfd >= 0) {
+		/* Reading from offset 0 makes the kernel print the value anew,
+		 * through the fd whose write reset it. */
 		got = pread(cg->peakfd, buf, sizeof buf - 1, 0);
 		buf[got > 0 ? got : 0] = '\0';
-		st->mem_peak_bytes = got > 0 ? strtoull(buf, NULL, 10) : 0;
+		st->mem_peak_bytes = strtoull(buf, NULL, 10);
 	}
-	return r;
+	return 0;
 }
 
 int rj__cg_stats(struct rj__cg *cg, struct rj__cg_stats *st)
@@ -1060,44 +921,29 @@ int rj__cg_kill(struct rj__cg *cg)
 
 	if (cg->cgs->v2 && cg->cgs->kill)
 		return gwrite(cg, H_MEM, "cgroup.kill", "1");
-	/* Without cgroup.kill, a process may fork between our read of
-	 * cgroup.procs and its SIGKILL: read again until a pass finds nobody
-	 * or only the dying, bounded so that a stuck exit cannot hold us. */
-	for (int pass = 0; pass < 16; pass++) {
-		n = grp_procs(cg, SIGKILL);
-		if (n <= 0)
-			break;
-	}
+	/* A process may fork between the read of cgroup.procs and its SIGKILL,
+	 * so read again until nobody is listed; the passes are bounded, since
+	 * the dying stay listed for a moment and the caller waits anyway. */
+	for (int pass = 0; pass < 8 && (n = grp_procs(cg, SIGKILL)) > 0; pass++)
+		;
 	return n < 0 ? n : 0;
-}
-
-/* Memory still charged to an empty group (page cache, kernel objects). */
-static uint64_t leftover(struct rj__cg *cg)
-{
-	uint64_t v = 0;
-
-	if (!have(cg->cgs, H_MEM))
-		return 0;
-	if (gread_u64(cg, H_MEM, cg->cgs->v2 ? "memory.current" :
-		      "memory.usage_in_bytes", &v))
-		return UINT64_MAX;
-	return v;
 }
 
 void rj__cg_release(struct rj__cgroups *cgs, struct rj__cg *cg)
 {
-	struct timespec dl;
+	uint64_t left = 0;   /* memory still charged: page cache, kernel objects */
+	int ms = DRAIN_MS;
 
 	if (!cg)
 		return;
 	grp_close(cg);
 	cg->fresh = false;
-	if (grp_procs(cg, 0) != 0) {
-		dl = deadline_in(BUSY_WAIT_NS);
-		if (!grp_drain(cg, &dl))
-			return;   /* still busy: out of the pool, freed at the end */
-	}
-	if ((cgs->v2 && cgs->peak_noreset) || leftover(cg) > POOL_SLACK) {
+	if (!grp_drain(cg, &ms))
+		return;   /* still busy: out of the pool, removed at the end */
+	if (have(cgs, H_MEM) && gread_u64(cg, H_MEM, cgs->v2 ? "memory.current" :
+					  "memory.usage_in_bytes", &left))
+		left = UINT64_MAX;
+	if ((cgs->v2 && cgs->peak_noreset) || left > POOL_SLACK) {
 		grp_drop(cgs, cg);
 		return;
 	}

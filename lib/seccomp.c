@@ -6,15 +6,17 @@
  * kill. Only syscalls that attack the kernel or escape the sandbox kill the
  * process (SIGSYS, which ringjail reports as syscall_violation).
  *
- * libseccomp allows one action per syscall and an unconditional rule swallows
- * every conditional rule of the same syscall, so the build goes in two steps:
- * first one kind per syscall number (the table, then the caller's allow and
- * deny overrides, the last word winning), then the libseccomp rules. */
+ * libseccomp cannot take a rule back, and an unconditional rule swallows the
+ * conditional rules of its syscall, so the build goes in two steps: first one
+ * kind per syscall number (the table, then the caller's allow and deny lists,
+ * the last word winning), then the libseccomp rules. */
 #include "seccomp.h"
 
+/* libseccomp's header. Meson puts lib/ on the include path by default, and
+ * there our own seccomp.h would shadow it. */
 #include <seccomp.h>
 #ifndef SCMP_VER_MAJOR
-#error "<seccomp.h> found lib/seccomp.h, not libseccomp's header: build lib/ with implicit_include_directories : false"
+#error "<seccomp.h> is lib/seccomp.h: use implicit_include_directories : false"
 #endif
 
 #include <errno.h>
@@ -55,12 +57,13 @@ struct group {
  * skipped (arch_prctl on aarch64, say); they keep the default, ENOSYS. */
 static const struct group policy[] = {
 	/* Memory. Every runtime maps, protects and advises its heap; the JVM and
-	 * V8 also use protection keys, membarrier and mremap. */
+	 * V8 also use protection keys, membarrier and mremap. mseal and
+	 * map_shadow_stack act only on the program's own mappings. */
 	{ RET_ALLOW, "brk mmap munmap mremap mprotect madvise msync mincore "
 		     "membarrier pkey_alloc pkey_free pkey_mprotect get_mempolicy "
 		     "memfd_create munlock munlockall map_shadow_stack mseal" },
-	/* Locked pages cannot be reclaimed and NUMA placement is the host's
-	 * business; both fail softly, as they do without privileges. */
+	/* Locked pages cannot be reclaimed, and NUMA placement is the host's
+	 * business: both fail with EPERM, an error programs already handle. */
 	{ RET_EPERM, "mlock mlock2 mlockall mbind set_mempolicy "
 		     "set_mempolicy_home_node migrate_pages move_pages" },
 
@@ -84,7 +87,7 @@ static const struct group policy[] = {
 		     "getuid geteuid getgid getegid getresuid getresgid getgroups "
 		     "setuid setgid setreuid setregid setresuid setresgid "
 		     "setgroups setfsuid setfsgid capget capset" },
-	/* Scheduling, limits and self-description. Limits can only go down
+	/* Scheduling, limits and self-description. Hard limits only go down
 	 * without CAP_SYS_RESOURCE; prlimit64 is checked to touch only self. */
 	{ RET_ALLOW, "sched_yield sched_getaffinity sched_setaffinity "
 		     "sched_getparam sched_setparam sched_getscheduler "
@@ -124,8 +127,8 @@ static const struct group policy[] = {
 		     "llistxattr flistxattr listxattrat setxattr lsetxattr "
 		     "fsetxattr setxattrat removexattr lremovexattr fremovexattr "
 		     "removexattrat" },
-	/* Device nodes have no use in a judge; a FIFO can be made with mkfifo
-	 * in the host before the run if ever needed. */
+	/* Device nodes have no use in a judge. Refusing the whole call also
+	 * refuses mkfifo(3), a cost accepted for a simpler filter. */
 	{ RET_EPERM, "mknod mknodat" },
 	/* Terminal injection (TIOCSTI, TIOCLINUX) is refused; other ioctls
 	 * act on the program's own descriptors. */
@@ -174,19 +177,19 @@ static const struct group policy[] = {
 #if (defined(__x86_64__) && !defined(__ILP32__)) || defined(__aarch64__)
 #define UNIFIED_FIRST 424
 static const char *const unified[] = {
-	"pidfd_send_signal", "io_uring_setup", "io_uring_enter",      /* 424 */
-	"io_uring_register", "open_tree", "move_mount", "fsopen",     /* 427 */
-	"fsconfig", "fsmount", "fspick", "pidfd_open", "clone3",      /* 431 */
-	"close_range", "openat2", "pidfd_getfd", "faccessat2",        /* 436 */
-	"process_madvise", "epoll_pwait2", "mount_setattr",           /* 440 */
-	"quotactl_fd", "landlock_create_ruleset", "landlock_add_rule", /* 443 */
-	"landlock_restrict_self", "memfd_secret", "process_mrelease", /* 446 */
-	"futex_waitv", "set_mempolicy_home_node", "cachestat",        /* 449 */
-	"fchmodat2", "map_shadow_stack", "futex_wake", "futex_wait",  /* 452 */
-	"futex_requeue", "statmount", "listmount", "lsm_get_self_attr", /* 456 */
-	"lsm_set_self_attr", "lsm_list_modules", "mseal", "setxattrat", /* 460 */
-	"getxattrat", "listxattrat", "removexattrat", "open_tree_attr", /* 464 */
-	"file_getattr", "file_setattr",                               /* 468 */
+	/* 424 */ "pidfd_send_signal", "io_uring_setup", "io_uring_enter",
+	/* 427 */ "io_uring_register", "open_tree", "move_mount", "fsopen",
+	/* 431 */ "fsconfig", "fsmount", "fspick", "pidfd_open", "clone3",
+	/* 436 */ "close_range", "openat2", "pidfd_getfd", "faccessat2",
+	/* 440 */ "process_madvise", "epoll_pwait2", "mount_setattr",
+	/* 443 */ "quotactl_fd", "landlock_create_ruleset", "landlock_add_rule",
+	/* 446 */ "landlock_restrict_self", "memfd_secret", "process_mrelease",
+	/* 449 */ "futex_waitv", "set_mempolicy_home_node", "cachestat",
+	/* 452 */ "fchmodat2", "map_shadow_stack", "futex_wake", "futex_wait",
+	/* 456 */ "futex_requeue", "statmount", "listmount", "lsm_get_self_attr",
+	/* 460 */ "lsm_set_self_attr", "lsm_list_modules", "mseal", "setxattrat",
+	/* 464 */ "getxattrat", "listxattrat", "removexattrat", "open_tree_attr",
+	/* 468 */ "file_getattr", "file_setattr",
 };
 #endif
 
@@ -202,7 +205,7 @@ static const uint32_t plain_persona[] = { 0, 0xffffffff };
 /* A program that makes namespaces could build the mounts and ids the
  * sandbox took away. CLONE_NEWTIME shares the exit-signal byte of clone's
  * flags, but no valid signal sets that bit. */
-static const uint64_t ns_flags[] = {
+static const uint32_t ns_flags[] = {
 	CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
 	CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWTIME,
 };
@@ -226,12 +229,11 @@ struct table {
 	size_t n, cap;
 };
 
+/* Writes "seccomp: WHAT: strerror(-rc)" into err and returns rc. */
 static int fail(char *err, size_t errlen, int rc, const char *what)
 {
-	if (err && errlen) {
-		errno = -rc;
-		snprintf(err, errlen, "seccomp: %s: %m", what);
-	}
+	if (err && errlen)
+		snprintf(err, errlen, "seccomp: %s: %s", what, strerror(-rc));
 	return rc;
 }
 
@@ -293,9 +295,11 @@ static void table_set(struct table *t, int nr, enum kind kind)
 			return;
 		}
 	}
-	t->v[t->n++] = (struct entry){ nr, kind };
+	if (t->n < t->cap)
+		t->v[t->n++] = (struct entry){ nr, kind };
 }
 
+/* How many names the policy lists: the table needs no more entries. */
 static size_t policy_names(void)
 {
 	char buf[64];
@@ -310,14 +314,14 @@ static size_t policy_names(void)
 static int table_add_list(struct table *t, const int *nrs, size_t n,
 			  enum kind kind, char *err, size_t errlen)
 {
-	char what[96];
-
 	for (size_t i = 0; i < n; i++) {
 		if (nrs[i] < 0) {
-			snprintf(what, sizeof(what), "syscall number %d is not "
-				 "valid; name syscalls with rj__seccomp_resolve",
-				 nrs[i]);
-			return fail(err, errlen, -EINVAL, what);
+			if (err && errlen)
+				snprintf(err, errlen, "seccomp: syscall number %d "
+					 "in the %s list is not valid: give a "
+					 "name or a number from 0 up", nrs[i],
+					 kind == RET_ALLOW ? "allow" : "deny");
+			return -EINVAL;
 		}
 		table_set(t, nrs[i], kind);
 	}
@@ -407,9 +411,9 @@ static int add_clone(scmp_filter_ctx ctx, int nr)
 	int rc;
 
 	for (size_t i = 0; i < COUNT(ns_flags); i++) {
-		all |= (uint32_t)ns_flags[i];
+		all |= ns_flags[i];
 		rc = add_masked(ctx, SCMP_ACT_KILL_PROCESS, nr, CLONE_FLAGS_ARG,
-				(uint32_t)ns_flags[i], (uint32_t)ns_flags[i]);
+				ns_flags[i], ns_flags[i]);
 		if (rc < 0)
 			return rc;
 	}
@@ -493,14 +497,15 @@ static int read_program(int fd, struct sock_fprog *prog)
 	while (off < size) {
 		ssize_t r = pread(fd, (char *)f + off, size - off, (off_t)off);
 
-		if (r <= 0 && !(r < 0 && errno == EINTR)) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
 			int rc = r < 0 ? -errno : -EIO;
 
 			free(f);
 			return rc;
 		}
-		if (r > 0)
-			off += (size_t)r;
+		off += (size_t)r;
 	}
 	prog->filter = f;
 	prog->len = (unsigned short)(size / sizeof(*f));
@@ -558,7 +563,7 @@ int rj__seccomp_build(const struct rj__seccomp_opts *o, struct sock_fprog *prog,
 	rc = ctx_new(&ctx);
 	if (rc < 0) {
 		fail(err, errlen, rc, "libseccomp cannot start a filter "
-		     "(is the kernel built with CONFIG_SECCOMP_FILTER?)");
+		     "(it needs libseccomp 2.5 and Linux 4.14 or later)");
 		goto out;
 	}
 	rc = add_rules(ctx, &t, o->net, err, errlen);
