@@ -37,6 +37,12 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
 
 #define PATH_BUF 4096
 #define PROG_STACK (64 * 1024)
@@ -219,12 +225,24 @@ static uint64_t bind_attrs(unsigned flags)
 	return a;
 }
 
+/* The caller's directories: as root, the parent cloned each tree with its
+ * own permissions (open_tree), and we attach the copy; a bind of a path
+ * would be looked up with the sandbox's id, which may not reach it.
+ * Rootless, the sandbox's id is the caller's, so the path is looked up
+ * with the same permissions. */
 static int op_bindfd(const struct rj__child_args *a, const struct rj__mop *op, char *dst)
 {
-	int fd = op->arg == UINT64_MAX ? a->workdir_fd : a->mount_fds[op->arg];
-	char src[PATH_BUF];
-	s_num(src, s_cat(src, 0, "/proc/self/fd/"), (uint64_t)fd, 10);
-	return op_bind(src, dst, bind_attrs(op->flags), false);
+	bool wd = op->arg == UINT64_MAX;
+	int fd = wd ? a->workdir_fd : a->mount_fds[op->arg];
+	if (fd < 0)
+		return op_bind(wd ? a->pol->workdir : a->pol->mounts[op->arg].host, dst,
+			       bind_attrs(op->flags), false);
+	int r = mkdir_p(dst, 0755);
+	if (r < 0)
+		return r;
+	if (syscall(SYS_move_mount, fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
+	return setattr(dst, bind_attrs(op->flags), AT_RECURSIVE);
 }
 
 static int replay(const struct rj__child_args *a, const struct rj__mop *op)

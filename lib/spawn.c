@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/mount.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -111,15 +112,35 @@ static int open_stdin(rj_executor *ex, struct rj__sbx *s, int *child_fd, char *e
 	return 0;
 }
 
-static int open_mounts(const struct rj__policy *pol, int *fds, char *err, size_t errlen)
+/* As root, a detached copy of the caller's directory, made with the
+ * caller's permissions, for the child to attach (a bind needs its source
+ * in the child's own mount namespace). Rootless, -1: the child binds the
+ * path with the caller's own id. */
+static int clone_tree(rj_executor *ex, const char *path)
+{
+	if (!ex->root) {
+		/* Only a check that the caller can reach it. */
+		int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		return -2;
+	}
+	return (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+}
+
+static int open_mounts(rj_executor *ex, const struct rj__policy *pol, int *fds, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < pol->nmounts; i++) {
-		fds[i] = open(pol->mounts[i].host, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fds[i] < 0) {
+		fds[i] = clone_tree(ex, pol->mounts[i].host);
+		if (fds[i] == -2) {
+			fds[i] = -1;
+		} else if (fds[i] < 0) {
 			int e = errno;
 			rj__fmt(err, errlen, "cannot open directory '%s': %s", pol->mounts[i].host, strerror(e));
 			while (i--)
-				close(fds[i]);
+				if (fds[i] >= 0)
+					close(fds[i]);
 			return -e;
 		}
 	}
@@ -134,9 +155,14 @@ static int prepare_workdir(rj_executor *ex, struct rj__sbx *s, int *wd_fd, char 
 	int r = rj__workdir_lock(s->pol->workdir, &s->wd_lock, err, errlen);
 	if (r < 0)
 		return r;
-	*wd_fd = open(s->pol->workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (*wd_fd < 0)
-		return -errno;
+	*wd_fd = clone_tree(ex, s->pol->workdir);
+	if (*wd_fd == -2)
+		*wd_fd = -1;
+	else if (*wd_fd < 0) {
+		int e = errno;
+		rj__fmt(err, errlen, "cannot open workdir '%s': %s", s->pol->workdir, strerror(e));
+		return -e;
+	}
 	if (ex->root) {
 		r = rj__workdir_prepare(s->wd_lock, s->host_uid, s->host_uid, &s->wd_uid, &s->wd_gid);
 		if (r < 0) {
@@ -217,7 +243,7 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 		goto out;
 	if ((r = prepare_workdir(ex, s, &wd_fd, err, errlen)) < 0)
 		goto out;
-	if ((r = open_mounts(pol, mfds, err, errlen)) < 0)
+	if ((r = open_mounts(ex, pol, mfds, err, errlen)) < 0)
 		goto out;
 	struct rj__shm *shm = &ex->shm[s->index];
 	memset(shm, 0, sizeof *shm);
@@ -231,7 +257,8 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 	s->start_ns = rj__now_ns();
 	pid_t pid = do_clone(ex, s, &a);
 	for (size_t i = 0; i < pol->nmounts; i++)
-		close(mfds[i]);
+		if (mfds[i] >= 0)
+			close(mfds[i]);
 	if (pid < 0) {
 		r = pid;
 		rj__fmt(err, errlen, "clone3 into new namespaces failed: %s%s", strerror(-r),
