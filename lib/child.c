@@ -467,6 +467,9 @@ _Noreturn void rj__child_main(const struct rj__child_args *a)
 	build_root(a);
 	write_files(a);
 	enter_root(a);
+	/* The mounts are built: nothing beyond stdio is needed any more, and
+	 * the program's open-files limit must not count the executor's. */
+	syscall(SYS_close_range, 3, ~0U, 0);
 	umask(022);
 	/* Nothing inside may read init's memory through /proc. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -163,7 +163,7 @@ static void slot_free(rj_executor *ex, struct rj__sbx *s)
 
 static void maybe_free(rj_executor *ex, struct rj__sbx *s)
 {
-	if (s->final_sent && s->pending == 0)
+	if (s->in_use && s->final_sent && s->pending == 0)
 		slot_free(ex, s);
 }
 
@@ -348,9 +348,8 @@ static void on_write(rj_executor *ex, struct rj__sbx *s, int res)
 
 static void on_cpu_timer(rj_executor *ex, struct rj__sbx *s)
 {
-	s->cpu_armed = false;
 	uint64_t used, limit = s->pol->limits[RJ_LIMIT_TIME] * 1000;
-	if (s->exited || !s->cg || rj__cg_cpu_ns(s->cg, &used) < 0)
+	if (!s->cg || rj__cg_cpu_ns(s->cg, &used) < 0)
 		return;
 	if (used >= limit) {
 		kill_sandbox(s, RJ__KILL_CPU);
@@ -391,15 +390,16 @@ static void handle(rj_executor *ex, struct io_uring_cqe *cqe)
 		on_write(ex, s, cqe->res);
 		break;
 	case RJ__OP_WALL:
+		/* A timer may fire after the sandbox ended, before its removal
+		 * reached the ring: the sandbox is gone, nothing to do. */
 		s->wall_armed = false;
-		if (cqe->res == -ETIME && !s->exited)
+		if (cqe->res == -ETIME && !s->exited && !s->final_sent)
 			kill_sandbox(s, RJ__KILL_WALL);
 		break;
 	case RJ__OP_CPU:
-		if (cqe->res == -ETIME)
+		s->cpu_armed = false;
+		if (cqe->res == -ETIME && !s->exited && !s->final_sent)
 			on_cpu_timer(ex, s);
-		else
-			s->cpu_armed = false;
 		break;
 	default:
 		break;
