@@ -1,0 +1,10 @@
+/* Dies of SIGSEGV. */
+#include "common.h"
+
+int main(void)
+{
+	say("crashing\n");
+	volatile int *volatile p = NULL;
+	*p = 1;
+	return 0;
+}
