@@ -160,20 +160,27 @@ static void reset_signals(void)
 
 /* ---- the mount namespace ---------------------------------------------- */
 
+/* attrs == 0: no mount_setattr (the seal, or the source's flags, apply). */
 static int op_bind(const char *src, char *dst, uint64_t attrs, bool is_file)
 {
-	int r = is_file ? mkparent(dst) : mkdir_p(dst, 0755);
+	int r = is_file ? 0 : mkdir_p(dst, 0755);
 	if (r < 0)
 		return r;
-	if (is_file) {
-		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0)
-			return -errno;
-		close(fd);
-	}
-	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount(src, dst, NULL, MS_BIND | (is_file ? 0 : MS_REC), NULL) < 0)
 		return -errno;
-	return setattr(dst, attrs, AT_RECURSIVE);
+	return attrs ? setattr(dst, attrs, AT_RECURSIVE) : 0;
+}
+
+static int op_file(char *dst)
+{
+	int r = mkparent(dst);
+	if (r < 0)
+		return r;
+	int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
 }
 
 static int op_tmpfs(char *dst, uint64_t size, unsigned mode)
@@ -252,12 +259,13 @@ static int replay(const struct rj__child_args *a, const struct rj__mop *op)
 	switch (op->kind) {
 	case RJ__MOP_DIR:
 		return mkdir_p(dst, 0755);
+	case RJ__MOP_FILE:
+		return op_file(dst);
 	case RJ__MOP_BIND:
-		return op_bind(op->src, dst, bind_attrs(0), false);
+		return op_bind(op->src, dst, 0, false);
 	case RJ__MOP_BINDFILE:
-		/* Device nodes need writes and no nodev; files are read-only. */
-		return op_bind(op->src, dst, (op->flags & RJ_MOUNT_RW) ?
-			       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC : bind_attrs(0), true);
+		/* Device nodes, bound after the seal: writable, no nodev. */
+		return op_bind(op->src, dst, 0, true);
 	case RJ__MOP_BINDFD:
 		return op_bindfd(a, op, dst);
 	case RJ__MOP_SYMLINK: {
@@ -268,12 +276,13 @@ static int replay(const struct rj__child_args *a, const struct rj__mop *op)
 		return op_tmpfs(dst, op->arg, op->mode);
 	case RJ__MOP_WRITE:
 		return op_write(dst, op->data, op->len, op->mode);
-	case RJ__MOP_PROC: {
-		int r = mkdir_p(dst, 0555);
-		if (r < 0)
-			return r;
+	case RJ__MOP_SEAL:
+		/* One call makes the root and every system bind read-only,
+		 * nosuid and nodev. */
+		return setattr(a->root_dir, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+			       AT_RECURSIVE);
+	case RJ__MOP_PROC:
 		return mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? -errno : 0;
-	}
 	}
 	return -EINVAL;
 }
@@ -311,10 +320,6 @@ static void write_files(const struct rj__child_args *a)
 
 static void enter_root(const struct rj__child_args *a)
 {
-	/* The root itself becomes read-only: only /box, /tmp and /dev/shm
-	 * (and the caller's rw mounts) stay writable. */
-	if (setattr(a->root_dir, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0) < 0)
-		die(a->shm, RJ_STAGE_MOUNTS, errno, -3);
 	if (chdir(a->root_dir) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
 		die(a->shm, RJ_STAGE_MOUNTS, errno, -4);
 	/* The old root now sits on top of the new one: detach it. */
@@ -451,10 +456,21 @@ static _Noreturn void reap_all(struct rj__shm *shm, pid_t prog)
 	_exit(0);
 }
 
+/* init is a copy of the executor that never executes anything: its
+ * /proc/1/cmdline would show the caller's argv (tokens, paths) to the
+ * program. Blank it in our copy of the memory, and rename the thread. */
+static void scrub_identity(const struct rj__child_args *a)
+{
+	if (a->arg_start && a->arg_end > a->arg_start)
+		memset((void *)a->arg_start, 0, a->arg_end - a->arg_start);
+	prctl(PR_SET_NAME, "ringjail-init", 0, 0, 0);
+}
+
 _Noreturn void rj__child_main(const struct rj__child_args *a)
 {
 	struct rj__shm *shm = a->shm;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	scrub_identity(a);
 	setup_fds(a);
 	reset_signals();
 	if (setsid() < 0)

@@ -102,6 +102,7 @@ struct rj_executor {
 	struct rj__ids *ids;
 	char root_dir[256];
 	unsigned ncpu;
+	uintptr_t arg_start, arg_end; /* our argv, for init to blank */
 	/* shared records and output buffers */
 	struct rj__shm *shm;
 	struct io_uring_buf_ring *br;

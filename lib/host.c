@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -116,9 +117,34 @@ static int setup_netns(rj_executor *ex)
 	return 0;
 }
 
+/* Where our argv lives (fields 48 and 49 of /proc/self/stat), so each
+ * sandbox's init can blank its copy of it. */
+static void find_argv(rj_executor *ex)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "re");
+	if (!f)
+		return;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	int field = 2;
+	unsigned long long start = 0, end = 0;
+	for (char *tok = p ? strtok(p + 1, " ") : NULL; tok; tok = strtok(NULL, " ")) {
+		if (++field == 48)
+			start = strtoull(tok, NULL, 10);
+		else if (field == 49)
+			end = strtoull(tok, NULL, 10);
+	}
+	ex->arg_start = (uintptr_t)start;
+	ex->arg_end = (uintptr_t)end;
+}
+
 static int setup_host(rj_executor *ex, const struct rj_executor_opts *o)
 {
 	int r;
+	find_argv(ex);
 	ex->root = rj__caps_is_root();
 	ex->landlock_abi = rj__landlock_abi();
 	long n = sysconf(_SC_NPROCESSORS_ONLN);

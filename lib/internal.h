@@ -37,6 +37,8 @@ enum rj__mop_kind {
 	RJ__MOP_TMPFS,    /* tmpfs of `arg` bytes at dst, mode `mode` */
 	RJ__MOP_WRITE,    /* a file with `data` at dst */
 	RJ__MOP_PROC,     /* proc of the sandbox's pid namespace at dst */
+	RJ__MOP_SEAL,     /* make the root and every bind so far read-only */
+	RJ__MOP_FILE,     /* an empty file at dst (a mount point) */
 };
 
 struct rj__mop {
@@ -155,6 +157,7 @@ struct rj__child_args {
 	const char *root_dir;    /* empty host directory to build the root on */
 	bool root_mode;          /* setgroups allowed */
 	bool cg_mem, cg_pids;    /* limits applied by cgroups */
+	uintptr_t arg_start, arg_end; /* the executor's argv, scrubbed by init */
 	int landlock_abi;
 	bool landlock_scope;
 	uint64_t disk;

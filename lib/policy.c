@@ -3,6 +3,7 @@
  * by every sandbox spawned from it; the host's view and BPF programs are
  * cached process-wide because batch jobs build a new plan per job. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,17 +14,22 @@
 
 /* ---- the host's read-only view, computed once per process ------------- */
 
-/* Directories and files of the host that programs and runtimes need. Each
- * is bound read-only where it is a directory or file, and recreated where
- * it is a symlink (on merged-/usr systems /bin, /lib, ... are symlinks). */
-static const char *const sys_paths[] = {
+/* Directories of the host that programs and runtimes need, bound
+ * read-only where they are directories and recreated where they are
+ * symlinks (on merged-/usr systems /bin, /lib, ... are symlinks). */
+static const char *const sys_dirs[] = {
 	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
-	"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
-	"/etc/alternatives", "/etc/java-17-openjdk", "/etc/java-21-openjdk",
-	"/etc/localtime", "/etc/nsswitch.conf", "/etc/locale.alias",
-	"/etc/python3", "/etc/python3.11", "/etc/ssl", "/etc/ca-certificates",
-	"/etc/gcc", "/etc/mime.types", "/etc/timezone", "/etc/host.conf",
-	"/etc/protocols", "/etc/services", "/etc/debian_version",
+	"/etc/ld.so.conf.d", "/etc/alternatives", "/etc/java-17-openjdk",
+	"/etc/java-21-openjdk", "/etc/python3", "/etc/python3.11", "/etc/ssl",
+	"/etc/ca-certificates", "/etc/gcc",
+};
+
+/* Small files of /etc, copied into the root when the plan is compiled:
+ * a write costs less than a bind mount, and nothing else of /etc shows. */
+static const char *const sys_files[] = {
+	"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/nsswitch.conf",
+	"/etc/locale.alias", "/etc/timezone", "/etc/host.conf", "/etc/protocols",
+	"/etc/services", "/etc/debian_version", "/etc/mime.types",
 };
 
 static const char passwd_text[] =
@@ -41,8 +47,11 @@ struct view {
 	size_t n, cap;
 };
 
+/* The host view comes in two parts: what is created in the root before it
+ * is sealed read-only (directories, mount points, files, symlinks), and
+ * the read-only binds; the plan's writable mounts follow the seal. */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct view host_view;
+static struct view host_prep, host_binds;
 static bool host_view_done;
 
 static struct rj__mop *view_add(struct view *v, enum rj__mop_kind k, const char *src, const char *dst)
@@ -64,7 +73,7 @@ static struct rj__mop *view_add(struct view *v, enum rj__mop_kind k, const char 
 }
 
 /* Strings of the host view live as long as the process (one small set). */
-static int view_add_sys(struct view *v, const char *path)
+static int add_sys_dir(const char *path)
 {
 	struct stat st;
 	if (lstat(path, &st) < 0)
@@ -77,58 +86,100 @@ static int view_add_sys(struct view *v, const char *path)
 			return 0;
 		target[n] = '\0';
 		char *t = strdup(target);
-		return t && view_add(v, RJ__MOP_SYMLINK, t, dst) ? 0 : -ENOMEM;
+		return t && view_add(&host_prep, RJ__MOP_SYMLINK, t, dst) ? 0 : -ENOMEM;
 	}
-	if (S_ISDIR(st.st_mode))
-		return view_add(v, RJ__MOP_BIND, path, dst) ? 0 : -ENOMEM;
-	if (S_ISREG(st.st_mode))
-		return view_add(v, RJ__MOP_BINDFILE, path, dst) ? 0 : -ENOMEM;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	if (!view_add(&host_prep, RJ__MOP_DIR, NULL, dst))
+		return -ENOMEM;
+	return view_add(&host_binds, RJ__MOP_BIND, path, dst) ? 0 : -ENOMEM;
+}
+
+static int add_sys_file(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(path, target, sizeof target - 1);
+		char *t = n > 0 ? strndup(target, (size_t)n) : NULL;
+		if (n <= 0)
+			return 0;
+		return t && view_add(&host_prep, RJ__MOP_SYMLINK, t, path + 1) ? 0 : -ENOMEM;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (4 << 20))
+		return 0;
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return 0;
+	char *data = malloc((size_t)st.st_size + 1);
+	size_t len = data ? fread(data, 1, (size_t)st.st_size, f) : 0;
+	fclose(f);
+	struct rj__mop *op = data ? view_add(&host_prep, RJ__MOP_WRITE, NULL, path + 1) : NULL;
+	if (!op) {
+		free(data);
+		return -ENOMEM;
+	}
+	op->data = data, op->len = len, op->mode = 0644;
 	return 0;
 }
 
-static int build_host_view(struct view *v)
+static int add_text(const char *dst, const char *text, size_t len)
+{
+	struct rj__mop *op = view_add(&host_prep, RJ__MOP_WRITE, NULL, dst);
+	if (!op)
+		return -ENOMEM;
+	op->data = text, op->len = len, op->mode = 0644;
+	return 0;
+}
+
+static int build_host_view(void)
 {
 	static char dev_src[5][16], dev_dst[5][16];
-	for (size_t i = 0; i < sizeof sys_paths / sizeof *sys_paths; i++)
-		if (view_add_sys(v, sys_paths[i]) < 0)
+	for (size_t i = 0; i < sizeof sys_dirs / sizeof *sys_dirs; i++)
+		if (add_sys_dir(sys_dirs[i]) < 0)
 			return -ENOMEM;
-	struct rj__mop *op;
-	if (!(op = view_add(v, RJ__MOP_WRITE, NULL, "etc/passwd")))
+	for (size_t i = 0; i < sizeof sys_files / sizeof *sys_files; i++)
+		if (add_sys_file(sys_files[i]) < 0)
+			return -ENOMEM;
+	if (add_text("etc/passwd", passwd_text, sizeof passwd_text - 1) < 0 ||
+	    add_text("etc/group", group_text, sizeof group_text - 1) < 0 ||
+	    add_text("etc/hosts", hosts_text, sizeof hosts_text - 1) < 0)
 		return -ENOMEM;
-	op->data = passwd_text, op->len = sizeof passwd_text - 1, op->mode = 0644;
-	if (!(op = view_add(v, RJ__MOP_WRITE, NULL, "etc/group")))
-		return -ENOMEM;
-	op->data = group_text, op->len = sizeof group_text - 1, op->mode = 0644;
-	if (!(op = view_add(v, RJ__MOP_WRITE, NULL, "etc/hosts")))
-		return -ENOMEM;
-	op->data = hosts_text, op->len = sizeof hosts_text - 1, op->mode = 0644;
-	if (!(op = view_add(v, RJ__MOP_TMPFS, NULL, "dev")))
-		return -ENOMEM;
-	op->arg = 64 << 10, op->mode = 0755;
+	static const char *const dirs[] = { "box", "tmp", "proc", "dev" };
+	for (size_t i = 0; i < 4; i++)
+		if (!view_add(&host_prep, RJ__MOP_DIR, NULL, dirs[i]))
+			return -ENOMEM;
 	for (size_t i = 0; i < 5; i++) {
 		rj__fmt(dev_src[i], sizeof dev_src[i], "/dev/%s", dev_nodes[i]);
 		rj__fmt(dev_dst[i], sizeof dev_dst[i], "dev/%s", dev_nodes[i]);
-		if (!(op = view_add(v, RJ__MOP_BINDFILE, dev_src[i], dev_dst[i])))
+		if (!view_add(&host_prep, RJ__MOP_FILE, NULL, dev_dst[i]))
 			return -ENOMEM;
-		op->flags = RJ_MOUNT_RW; /* a device node: writable, no nodev */
 	}
+	/* POSIX shared memory lands in the sandbox's own /tmp. */
 	static const char *const links[][2] = {
 		{ "/proc/self/fd", "dev/fd" }, { "/proc/self/fd/0", "dev/stdin" },
 		{ "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" },
+		{ "/tmp", "dev/shm" },
 	};
-	for (size_t i = 0; i < 4; i++)
-		if (!view_add(v, RJ__MOP_SYMLINK, links[i][0], links[i][1]))
+	for (size_t i = 0; i < 5; i++)
+		if (!view_add(&host_prep, RJ__MOP_SYMLINK, links[i][0], links[i][1]))
 			return -ENOMEM;
-	return view_add(v, RJ__MOP_PROC, NULL, "proc") ? 0 : -ENOMEM;
+	/* Device nodes are bound after the seal: writable, and not nodev. */
+	for (size_t i = 0; i < 5; i++)
+		if (!view_add(&host_binds, RJ__MOP_BINDFILE, dev_src[i], dev_dst[i]))
+			return -ENOMEM;
+	return 0;
 }
 
-static const struct view *host_view_get(void)
+static bool host_view_get(void)
 {
 	pthread_mutex_lock(&cache_lock);
-	if (!host_view_done && build_host_view(&host_view) == 0)
+	if (!host_view_done && build_host_view() == 0)
 		host_view_done = true;
 	pthread_mutex_unlock(&cache_lock);
-	return host_view_done ? &host_view : NULL;
+	return host_view_done;
 }
 
 /* ---- BPF programs, cached by their inputs ------------------------------ */
@@ -299,40 +350,65 @@ static void fill_limits(struct rj__policy *pol, const rj_plan *p)
 	pol->capture = p->capture;
 }
 
-/* The per-plan part of the mount plan follows the host view: the
- * workspace, /tmp, /dev/shm, and the caller's mounts. */
-static int build_mops(struct rj__policy *pol, const struct view *hv)
+static bool in_writable(const char *box_rel)
+{
+	return !strncmp(box_rel, "box/", 4) || !strcmp(box_rel, "box") ||
+	       !strncmp(box_rel, "tmp/", 4) || !strcmp(box_rel, "tmp");
+}
+
+static int append(struct view *v, const struct view *from, bool devices)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		if ((from->ops[i].kind == RJ__MOP_BINDFILE) != devices)
+			continue;
+		struct rj__mop *op = view_add(v, from->ops[i].kind, NULL, NULL);
+		if (!op)
+			return -ENOMEM;
+		*op = from->ops[i];
+	}
+	return 0;
+}
+
+/* The mount plan: everything created in the root first, then the system
+ * binds, one seal that makes all of it read-only, and then what stays
+ * writable: the workspace, /tmp, the device nodes, the caller's mounts
+ * and /proc. */
+static int build_mops(struct rj__policy *pol)
 {
 	struct view v = { 0 };
-	for (size_t i = 0; i < hv->n; i++)
-		if (!view_add(&v, hv->ops[i].kind, hv->ops[i].src, hv->ops[i].dst))
-			goto nomem;
-		else
-			v.ops[v.n - 1] = hv->ops[i];
-	uint64_t disk = pol->limits[RJ_LIMIT_DISK];
 	struct rj__mop *op;
+	uint64_t disk = pol->limits[RJ_LIMIT_DISK];
+	if (append(&v, &host_prep, false) < 0)
+		goto nomem;
+	for (size_t i = 0; i < pol->nmounts; i++)
+		if (!in_writable(pol->mounts[i].box + 1) &&
+		    !view_add(&v, RJ__MOP_DIR, NULL, pol->mounts[i].box + 1))
+			goto nomem;
+	if (append(&v, &host_binds, false) < 0 || !view_add(&v, RJ__MOP_SEAL, NULL, ""))
+		goto nomem;
 	if (!pol->workdir) {
 		if (!(op = view_add(&v, RJ__MOP_TMPFS, NULL, "box")))
 			goto nomem;
 		op->arg = disk, op->mode = 0755;
-	} else if (!view_add(&v, RJ__MOP_BINDFD, NULL, "box")) {
+	} else if (!(op = view_add(&v, RJ__MOP_BINDFD, NULL, "box"))) {
 		goto nomem;
 	} else {
-		v.ops[v.n - 1].arg = UINT64_MAX; /* the workdir's fd */
-		v.ops[v.n - 1].flags = RJ_MOUNT_RW;
+		op->arg = UINT64_MAX; /* the workdir */
+		op->flags = RJ_MOUNT_RW;
 	}
 	if (!(op = view_add(&v, RJ__MOP_TMPFS, NULL, "tmp")))
 		goto nomem;
 	op->arg = disk, op->mode = 01777;
-	if (!(op = view_add(&v, RJ__MOP_TMPFS, NULL, "dev/shm")))
+	if (append(&v, &host_binds, true) < 0)
 		goto nomem;
-	op->arg = disk, op->mode = 01777;
 	for (size_t i = 0; i < pol->nmounts; i++) {
 		if (!(op = view_add(&v, RJ__MOP_BINDFD, NULL, pol->mounts[i].box + 1)))
 			goto nomem;
 		op->arg = i;
 		op->flags = pol->mounts[i].flags;
 	}
+	if (!view_add(&v, RJ__MOP_PROC, NULL, "proc"))
+		goto nomem;
 	pol->mops = v.ops;
 	pol->nmops = v.n;
 	return 0;
@@ -343,7 +419,7 @@ nomem:
 
 static struct rj__policy *compile(const rj_plan *p, char *err, size_t errlen)
 {
-	const struct view *hv = host_view_get();
+	bool hv = host_view_get();
 	struct rj__policy *pol = calloc(1, sizeof *pol);
 	int r = -ENOMEM;
 	if (!pol || !hv)
@@ -352,7 +428,7 @@ static struct rj__policy *compile(const rj_plan *p, char *err, size_t errlen)
 	if ((r = copy_inputs(pol, p)) < 0)
 		goto fail;
 	fill_limits(pol, p);
-	if ((r = build_mops(pol, hv)) < 0)
+	if ((r = build_mops(pol)) < 0)
 		goto fail;
 	if ((r = bpf_get(p, &pol->bpf, err, errlen)) < 0)
 		goto fail;

@@ -253,6 +253,7 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 		.root_dir = ex->root_dir, .root_mode = ex->root,
 		.cg_mem = s->cg && ex->cg.mem, .cg_pids = s->cg && ex->cg.pids,
 		.landlock_abi = ex->landlock_abi, .landlock_scope = ex->landlock_abi >= 6,
+		.arg_start = ex->arg_start, .arg_end = ex->arg_end,
 	};
 	s->start_ns = rj__now_ns();
 	pid_t pid = do_clone(ex, s, &a);
