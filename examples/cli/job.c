@@ -1,0 +1,500 @@
+/*
+ * One line of a batch job file -> an rj_plan, exactly as `ringjail run`
+ * would build it from the same options (CLI.md, "ringjail batch").
+ *
+ * Anything a job says that ringjail would not use as written makes it
+ * invalid, with the line and the field: an unknown field, a wrong type, a
+ * limit of zero, an unreadable host file. Silently ignoring a misspelt
+ * "limts" would run a judge's submission without its limits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* A host file given with an explicit mode is read by the CLI itself (the
+ * library's host-file copy keeps the file's own mode); this bounds it. */
+#define MAX_HOST_FILE (1ull << 30)
+
+static const char *const field_names =
+	"id, argv, stdin, files, limits, env, net, workdir, dirs, "
+	"allow_syscalls, deny_syscalls, best_effort";
+
+int cli_job_fail(struct cli_job *job, const char *field, const char *fmt, ...)
+{
+	int n = snprintf(job->err, sizeof(job->err), "line %ld: field '%.200s': ",
+			 job->line, field);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(job->err))
+		vsnprintf(job->err + n, sizeof(job->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* "expected X, got <the value>" */
+static int fail_type(struct cli_job *job, const char *field,
+		     const char *expected, const json_t *v)
+{
+	char got[64];
+
+	cli_json_brief(v, got, sizeof(got));
+	return cli_job_fail(job, field, "%s, got %s", expected, got);
+}
+
+/* The string value of v, or NULL when v is not a string or holds a NUL
+ * byte (which no path, name or argument can carry). */
+static const char *cstr(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
+int cli_job_open(struct cli_job *job, const char *text, size_t len, long line)
+{
+	json_error_t e;
+	json_t *id;
+
+	memset(job, 0, sizeof(*job));
+	job->line = line;
+	/* JSON_ALLOW_NUL lets "content" and "stdin" carry any bytes; jansson
+	 * also refuses nesting deeper than 2048, which bounds the parser's
+	 * recursion on hostile input. */
+	job->root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
+	if (!job->root || !json_is_object(job->root)) {
+		snprintf(job->err, sizeof(job->err), "line %ld: not a JSON object%s%s",
+			 line, job->root ? "" : ": ", job->root ? "" : e.text);
+		return -1;
+	}
+	id = json_object_get(job->root, "id");
+	if (!id)
+		return cli_job_fail(job, "id", "missing; every job needs a unique string id");
+	if (!cstr(id) || !*cstr(id))
+		return fail_type(job, "id", "expected a non-empty string", id);
+	job->id = cstr(id);
+	return 0;
+}
+
+void cli_job_done(struct cli_job *job)
+{
+	rj_plan_free(job->plan);
+	json_decref(job->root);
+	job->plan = NULL;
+	job->root = NULL;
+	job->id = NULL;
+}
+
+static int build_argv(struct cli_job *job)
+{
+	json_t *a = json_object_get(job->root, "argv"), *v;
+	const char **argv;
+	size_t k;
+
+	if (!a)
+		return cli_job_fail(job, "argv", "missing; expected a non-empty array of strings");
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return fail_type(job, "argv", "expected a non-empty array of strings", a);
+	argv = calloc(json_array_size(a) + 1, sizeof(*argv));
+	if (!argv)
+		return cli_job_fail(job, "argv", "out of memory");
+	json_array_foreach(a, k, v) {
+		char field[32];
+
+		argv[k] = cstr(v);
+		if (!argv[k] || (k == 0 && !*argv[k])) {
+			snprintf(field, sizeof(field), "argv[%zu]", k);
+			free(argv);
+			return fail_type(job, field, k ? "expected a string" :
+					 "expected a non-empty string", v);
+		}
+	}
+	job->plan = rj_plan_new(argv);
+	free(argv);
+	if (!job->plan)
+		return cli_job_fail(job, "argv", "%s", strerror(errno));
+	return 0;
+}
+
+/* The result of a shared option helper (opts.c) as a field failure. */
+static int helper(struct cli_job *job, const char *field, int rc, const char *err)
+{
+	return rc ? cli_job_fail(job, field, "%s", err) : 0;
+}
+
+/* A library call's failure as a field failure. */
+static int plan_rc(struct cli_job *job, const char *field, int rc)
+{
+	char err[CLI_ERR_MAX];
+
+	if (rc >= 0)
+		return 0;
+	cli_plan_failed(job->plan, rc, field, err, sizeof(err));
+	return cli_job_fail(job, field, "%s", err);
+}
+
+static int f_stdin(struct cli_job *job, json_t *v)
+{
+	char err[CLI_ERR_MAX];
+	const char *path;
+
+	if (json_is_string(v))
+		return plan_rc(job, "stdin", rj_plan_set_stdin(job->plan,
+			       json_string_value(v), json_string_length(v)));
+	if (!json_is_object(v) || json_object_size(v) != 1 ||
+	    !(path = cstr(json_object_get(v, "path"))))
+		return fail_type(job, "stdin", "expected text or {\"path\": FILE}", v);
+	return helper(job, "stdin.path",
+		      cli_set_stdin_file(job->plan, path, err, sizeof(err)), err);
+}
+
+/* "0755" (or "755"): at most four octal digits. */
+static int parse_mode(const char *s, unsigned *mode)
+{
+	size_t len = s ? strlen(s) : 0;
+	char *end;
+
+	if (len == 0 || len > 5 || strspn(s, "01234567") != len)
+		return -EINVAL;
+	*mode = (unsigned)strtoul(s, &end, 8);
+	return *mode <= 07777 ? 0 : -EINVAL;
+}
+
+/* Read a host file whole, with the caller's permissions. */
+static int read_host_file(const char *path, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t got = 0;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode))
+		rc = -EINVAL;
+	else if ((uint64_t)st.st_size > MAX_HOST_FILE)
+		rc = -EFBIG;
+	if (rc < 0)
+		goto out;
+	*data = malloc((size_t)st.st_size + 1);
+	if (!*data) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : 0;
+			break;
+		}
+		got += (size_t)n;
+	}
+	*len = got;
+	if (rc < 0)
+		free(*data);
+out:
+	close(fd);
+	return rc;
+}
+
+/* A workspace name: relative, non-empty, no ".." component. */
+static bool good_box_name(const char *name)
+{
+	const char *p = name;
+
+	if (!*name || *name == '/')
+		return false;
+	while (p) {
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2]))
+			return false;
+		p = strchr(p, '/');
+		if (p)
+			p++;
+	}
+	return true;
+}
+
+static int add_host_file(struct cli_job *job, const char *field,
+			 const char *name, const char *path, bool has_mode,
+			 unsigned mode)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!has_mode) {
+		/* Opened now, by the library, with the caller's permissions. */
+		rc = rj_plan_add_host_file(job->plan, name, path);
+		return plan_rc(job, field, rc);
+	}
+	rc = read_host_file(path, &data, &len);
+	if (rc < 0)
+		return cli_job_fail(job, field, "cannot read '%s': %s", path,
+				    rc == -EINVAL ? "not a regular file" : strerror(-rc));
+	rc = rj_plan_add_file(job->plan, name, data, len, mode);
+	free(data);
+	return plan_rc(job, field, rc);
+}
+
+static int add_one_file(struct cli_job *job, const char *name, json_t *spec)
+{
+	json_t *content = json_object_get(spec, "content");
+	json_t *path = json_object_get(spec, "path");
+	json_t *mode_v = json_object_get(spec, "mode");
+	unsigned mode = 0644;
+	char field[300];
+
+	snprintf(field, sizeof(field), "files.%.200s", name);
+	if (!good_box_name(name))
+		return cli_job_fail(job, field, "expected a relative path in the "
+				    "workspace, without '..'");
+	if (!json_is_object(spec) || !content == !path ||
+	    json_object_size(spec) != 1u + !!mode_v)
+		return fail_type(job, field, "expected {\"content\": TEXT} or "
+				 "{\"path\": HOST}, with an optional \"mode\"", spec);
+	if (mode_v && parse_mode(json_string_value(mode_v), &mode) < 0) {
+		snprintf(field, sizeof(field), "files.%.200s.mode", name);
+		return fail_type(job, field, "expected an octal string such as \"0755\"",
+				 mode_v);
+	}
+	if (content) {
+		if (!json_is_string(content))
+			return fail_type(job, field, "expected \"content\" as text", content);
+		return plan_rc(job, field, rj_plan_add_file(job->plan, name,
+			       json_string_value(content), json_string_length(content),
+			       mode));
+	}
+	if (!cstr(path))
+		return fail_type(job, field, "expected \"path\" as a host path", path);
+	return add_host_file(job, field, name, cstr(path), mode_v != NULL, mode);
+}
+
+static int f_files(struct cli_job *job, json_t *v)
+{
+	const char *name;
+	size_t name_len;
+	json_t *spec;
+
+	if (!json_is_object(v))
+		return fail_type(job, "files", "expected an object of workspace names", v);
+	json_object_keylen_foreach(v, name, name_len, spec) {
+		if (strlen(name) != name_len)
+			return cli_job_fail(job, "files", "a name holds a NUL byte");
+		if (add_one_file(job, name, spec) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One limit in any of its JSON forms: a number (seconds may be fractional,
+ * bytes and counts are whole) or the string forms of the run options. */
+static int limit_value(const struct cli_limit_spec *s, const json_t *v,
+		       uint64_t *out)
+{
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i <= 0 || (s->kind == CLI_COUNT && i > (json_int_t)UINT32_MAX))
+			return -EINVAL;
+		if (s->kind == CLI_SEC)
+			return cli_value_from_double(s->kind, (double)i, out);
+		*out = (uint64_t)i;
+		return 0;
+	}
+	if (json_is_real(v))
+		return cli_value_from_double(s->kind, json_real_value(v), out);
+	if (cstr(v))
+		return cli_parse_value(s->kind, cstr(v), out);
+	return -EINVAL;
+}
+
+static int f_limits(struct cli_job *job, json_t *v)
+{
+	char field[300], err[CLI_ERR_MAX];
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return fail_type(job, "limits", "expected an object", v);
+	json_object_foreach(v, key, val) {
+		const struct cli_limit_spec *s = cli_limit_by_key(key);
+		uint64_t value;
+
+		snprintf(field, sizeof(field), "limits.%.200s", key);
+		if (!s)
+			return cli_job_fail(job, field, "unknown limit (expected time, "
+					    "wall_time, mem, output, fsize, disk, "
+					    "stack, pids or open_files)");
+		if (limit_value(s, val, &value) < 0)
+			return fail_type(job, field, cli_expected(s->kind), val);
+		if (cli_set_limit(job->plan, &job->info, s->limit, value, err,
+				  sizeof(err)))
+			return cli_job_fail(job, field, "%s", err);
+	}
+	return 0;
+}
+
+static int f_env(struct cli_job *job, json_t *v)
+{
+	char field[300];
+	const char *name;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return fail_type(job, "env", "expected an object of strings", v);
+	json_object_foreach(v, name, val) {
+		snprintf(field, sizeof(field), "env.%.200s", name);
+		if (!*name || strchr(name, '='))
+			return cli_job_fail(job, field, "expected a variable name "
+					    "without '='");
+		if (!cstr(val))
+			return fail_type(job, field, "expected a string", val);
+		if (plan_rc(job, field, rj_plan_set_env(job->plan, name, cstr(val))))
+			return -1;
+	}
+	return 0;
+}
+
+static int f_net(struct cli_job *job, json_t *v)
+{
+	if (!json_is_boolean(v))
+		return fail_type(job, "net", "expected true or false", v);
+	return plan_rc(job, "net", rj_plan_set_net(job->plan, json_is_true(v)));
+}
+
+static int f_best_effort(struct cli_job *job, json_t *v)
+{
+	if (!json_is_boolean(v))
+		return fail_type(job, "best_effort", "expected true or false", v);
+	job->info.best_effort = json_is_true(v);
+	return plan_rc(job, "best_effort",
+		       rj_plan_set_best_effort(job->plan, json_is_true(v)));
+}
+
+static int f_workdir(struct cli_job *job, json_t *v)
+{
+	char err[CLI_ERR_MAX];
+
+	if (!cstr(v))
+		return fail_type(job, "workdir", "expected a host directory", v);
+	return helper(job, "workdir",
+		      cli_set_workdir(job->plan, cstr(v), err, sizeof(err)), err);
+}
+
+/* An array of strings, each given to apply(); field names the array. */
+static int each_string(struct cli_job *job, const char *field, json_t *v,
+		       int (*apply)(struct cli_job *, const char *, const char *))
+{
+	char item[64];
+	json_t *s;
+	size_t k;
+
+	if (!json_is_array(v))
+		return fail_type(job, field, "expected an array of strings", v);
+	json_array_foreach(v, k, s) {
+		snprintf(item, sizeof(item), "%s[%zu]", field, k);
+		if (!cstr(s))
+			return fail_type(job, item, "expected a string", s);
+		if (apply(job, item, cstr(s)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int apply_dir(struct cli_job *job, const char *field, const char *s)
+{
+	char err[CLI_ERR_MAX];
+
+	return helper(job, field, cli_add_dir_spec(job->plan, s, err, sizeof(err)), err);
+}
+
+static int apply_allow(struct cli_job *job, const char *field, const char *s)
+{
+	return plan_rc(job, field, rj_plan_allow_syscall(job->plan, s));
+}
+
+static int apply_deny(struct cli_job *job, const char *field, const char *s)
+{
+	return plan_rc(job, field, rj_plan_deny_syscall(job->plan, s));
+}
+
+static int f_dirs(struct cli_job *job, json_t *v)
+{
+	return each_string(job, "dirs", v, apply_dir);
+}
+
+static int f_allow(struct cli_job *job, json_t *v)
+{
+	return each_string(job, "allow_syscalls", v, apply_allow);
+}
+
+static int f_deny(struct cli_job *job, json_t *v)
+{
+	return each_string(job, "deny_syscalls", v, apply_deny);
+}
+
+static const struct {
+	const char *name;
+	int (*apply)(struct cli_job *job, json_t *v);
+} fields[] = {
+	{ "id", NULL },
+	{ "argv", NULL },
+	{ "best_effort", f_best_effort },
+	{ "stdin", f_stdin },
+	{ "files", f_files },
+	{ "limits", f_limits },
+	{ "env", f_env },
+	{ "net", f_net },
+	{ "workdir", f_workdir },
+	{ "dirs", f_dirs },
+	{ "allow_syscalls", f_allow },
+	{ "deny_syscalls", f_deny },
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+static bool known_field(const char *key, size_t len)
+{
+	for (size_t k = 0; k < NFIELDS; k++)
+		if (strlen(fields[k].name) == len && !memcmp(fields[k].name, key, len))
+			return true;
+	return false;
+}
+
+int cli_job_build(struct cli_job *job, bool capture)
+{
+	const char *key;
+	size_t key_len;
+	json_t *v;
+
+	json_object_keylen_foreach(job->root, key, key_len, v) {
+		if (!known_field(key, key_len))
+			return cli_job_fail(job, key, "unknown field (a job has %s)",
+					    field_names);
+	}
+	if (build_argv(job) < 0)
+		return -1;
+	job->info.output_limit = CLI_DEFAULT_OUTPUT;
+	for (size_t k = 0; k < NFIELDS; k++) {
+		v = json_object_get(job->root, fields[k].name);
+		if (v && fields[k].apply && fields[k].apply(job, v) < 0)
+			return -1;
+	}
+	if (capture) {
+		uint64_t max = job->info.output_limit;
+
+		return plan_rc(job, "limits.output", rj_plan_set_capture(job->plan,
+			       max > SIZE_MAX ? SIZE_MAX : (size_t)max));
+	}
+	return 0;
+}

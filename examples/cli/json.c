@@ -1,0 +1,184 @@
+/*
+ * Results as JSON: the object CLI.md calls "the result object", captured
+ * output as text or base64, and one-line writing.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* jansson dumps a double with 17 significant digits ("1.8999999999999999");
+ * rounding to 0.1 ms and dumping 15 digits gives "1.9". */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+
+static json_t *ms(double v)
+{
+	return json_real(round(v * 10.0) / 10.0);
+}
+
+/* json_object_set_new steals the value even when it fails, so a chain of
+ * these leaks nothing; one failure is enough to report ENOMEM. */
+static int put(json_t *o, const char *key, json_t *v, int *bad)
+{
+	if (!v || json_object_set_new(o, key, v) < 0)
+		*bad = 1;
+	return *bad;
+}
+
+static json_t *hardening_json(uint32_t bits)
+{
+	json_t *a = json_array();
+
+	for (unsigned k = 0; a && k < RJ_LAYER_COUNT; k++) {
+		const char *name;
+
+		if (!(bits & (1u << k)))
+			continue;
+		name = rj_layer_name(1u << k);
+		if (name && json_array_append_new(a, json_string(name)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Every limit the library enforced, and, under best effort, those the
+ * caller gave that it could not enforce ("none"), so a caller sees each of
+ * its limits accounted for. */
+static json_t *limits_json(const struct rj_result *r,
+			   const struct cli_plan_info *info)
+{
+	json_t *o = json_object();
+	int bad = 0;
+
+	for (unsigned k = 0; o && k < RJ_LIMIT__COUNT; k++) {
+		enum rj_enforce how = (enum rj_enforce)r->enforced[k];
+		bool asked = info && (info->set_limits & (1u << k));
+
+		if (how == RJ_ENFORCE_NONE && !(asked && info->best_effort))
+			continue;
+		if (put(o, rj_limit_name((enum rj_limit)k),
+			json_string(rj_enforce_name(how)), &bad)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+int cli_result_fill(json_t *o, const struct rj_result *r,
+		    const struct cli_plan_info *info)
+{
+	bool exited = r->signal == 0 && r->exit_code >= 0;
+	int bad = 0;
+
+	put(o, "status", json_string(rj_status_name(r->status)), &bad);
+	put(o, "exit_code", exited ? json_integer(r->exit_code) : json_null(), &bad);
+	put(o, "signal", r->signal ? json_integer(r->signal) : json_null(), &bad);
+	put(o, "wall_ms", ms(r->wall_ms), &bad);
+	put(o, "cpu_ms", ms(r->cpu_ms), &bad);
+	put(o, "cpu_user_ms", ms(r->cpu_user_ms), &bad);
+	put(o, "cpu_sys_ms", ms(r->cpu_sys_ms), &bad);
+	put(o, "memory_kib", json_integer((json_int_t)r->memory_kib), &bad);
+	put(o, "oom_killed", json_boolean(r->oom_killed), &bad);
+	put(o, "stdout_bytes", json_integer((json_int_t)r->stdout_bytes), &bad);
+	put(o, "stderr_bytes", json_integer((json_int_t)r->stderr_bytes), &bad);
+	put(o, "output_truncated", json_boolean(r->output_truncated), &bad);
+	put(o, "hardening", hardening_json(r->hardening), &bad);
+	put(o, "limits", limits_json(r, info), &bad);
+	put(o, "message", json_string(r->message), &bad);
+	put(o, "voluntary_ctxsw", json_integer(r->voluntary_ctxsw), &bad);
+	put(o, "involuntary_ctxsw", json_integer(r->involuntary_ctxsw), &bad);
+	if (r->status == RJ_STATUS_SETUP_ERROR) {
+		const char *stage = rj_setup_stage_name(r->setup_stage);
+
+		put(o, "setup_stage", stage ? json_string(stage) : json_null(), &bad);
+	}
+	return bad ? -ENOMEM : 0;
+}
+
+static char *base64(const unsigned char *p, size_t len)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1), *q = out;
+
+	if (!out)
+		return NULL;
+	for (size_t k = 0; k < len; k += 3) {
+		uint32_t v = (uint32_t)p[k] << 16;
+
+		if (k + 1 < len)
+			v |= (uint32_t)p[k + 1] << 8;
+		if (k + 2 < len)
+			v |= p[k + 2];
+		*q++ = tab[v >> 18];
+		*q++ = tab[(v >> 12) & 63];
+		*q++ = k + 1 < len ? tab[(v >> 6) & 63] : '=';
+		*q++ = k + 2 < len ? tab[v & 63] : '=';
+	}
+	*q = '\0';
+	return out;
+}
+
+int cli_output_fill(json_t *o, const char *name, const void *data, size_t len)
+{
+	char key[32], *b64;
+	json_t *s;
+	int bad = 0;
+
+	/* json_stringn refuses invalid UTF-8, which is exactly the test for
+	 * "text"; a NUL byte is valid UTF-8 and dumps as \u0000. */
+	s = json_stringn(len ? data : "", len);
+	if (s)
+		return put(o, name, s, &bad) ? -ENOMEM : 0;
+	snprintf(key, sizeof(key), "%s_base64", name);
+	b64 = base64(data, len);
+	if (!b64)
+		return -ENOMEM;
+	put(o, key, json_string(b64), &bad);
+	free(b64);
+	return bad ? -ENOMEM : 0;
+}
+
+int cli_json_line(FILE *f, const json_t *o)
+{
+	errno = 0;
+	if (json_dumpf(o, f, DUMP_FLAGS) < 0 || fputc('\n', f) == EOF ||
+	    fflush(f) == EOF)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+void cli_result_synth(struct rj_result *r, enum rj_status status, int stage,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(r, 0, sizeof(*r));
+	r->status = status;
+	r->exit_code = -1;
+	r->setup_stage = stage;
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+}
+
+void cli_json_brief(const json_t *v, char *buf, size_t n)
+{
+	char *s = json_dumps(v, DUMP_FLAGS);
+
+	if (!s) {
+		snprintf(buf, n, "a value");
+		return;
+	}
+	if (strlen(s) > 40)
+		snprintf(buf, n, "%.37s...", s);
+	else
+		snprintf(buf, n, "%s", s);
+	free(s);
+}
