@@ -74,6 +74,7 @@ struct rj__cg {
 
 struct rj__cgroups {
 	bool v2, memsw, cpu_split, swap_max, kill, peak_noreset;
+	bool no_pool;                 /* RJ_CGROUP_NO_POOL=1: bench's baseline */
 	int pool[H_N];                /* O_PATH fd of each pool parent, or -1 */
 	char *ppath[H_N];             /* its path, to remove it at the end */
 	struct rj__cg *free;
@@ -612,6 +613,9 @@ int rj__cgroups_new(struct rj__cgroups **out, struct rj__cg_host *host)
 		return -ENOMEM;
 	for (int h = 0; h < H_N; h++)
 		cgs->pool[h] = -1;
+	/* Only for measuring what pooling saves (bench/). */
+	const char *np = getenv("RJ_CGROUP_NO_POOL");
+	cgs->no_pool = np && np[0] == '1';
 	read_lines("/proc/self/mountinfo", mount_line, w);
 	read_lines("/proc/self/cgroup", cgroup_line, w);
 	cgs->v2 = !v2_setup(cgs, &w[H_V2], host->why, sizeof host->why, &seq);
@@ -943,7 +947,7 @@ void rj__cg_release(struct rj__cgroups *cgs, struct rj__cg *cg)
 	if (have(cgs, H_MEM) && gread_u64(cg, H_MEM, cgs->v2 ? "memory.current" :
 					  "memory.usage_in_bytes", &left))
 		left = UINT64_MAX;
-	if ((cgs->v2 && cgs->peak_noreset) || left > POOL_SLACK) {
+	if ((cgs->v2 && cgs->peak_noreset) || left > POOL_SLACK || cgs->no_pool) {
 		grp_drop(cgs, cg);
 		return;
 	}

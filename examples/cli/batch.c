@@ -611,7 +611,7 @@ static int batch_run(struct batch *b)
 		cli_error("cannot catch SIGINT and SIGTERM: %s", strerror(errno));
 	rc = rj_executor_new(&b->ex, &o);
 	if (rc < 0) {
-		cli_error("batch: cannot create the executor: %s", strerror(-rc));
+		cli_error("batch: cannot create the executor: %s", rj_executor_error(NULL));
 		return CLI_EXIT_USAGE;
 	}
 	b->t0 = b->last_progress = cli_now();

@@ -204,7 +204,7 @@ static void execute(const rj_plan *plan, struct run_state *st)
 	rc = rj_executor_new(&ex, &o);
 	if (rc < 0) {
 		cli_result_synth(&st->result, RJ_STATUS_SETUP_ERROR, RJ_STAGE_HOST,
-				 "cannot create the executor: %s", strerror(-rc));
+				 "cannot create the executor: %s", rj_executor_error(NULL));
 		return;
 	}
 	rc = rj_spawn(ex, plan, NULL, &st->id);
