@@ -814,6 +814,22 @@ int rj__cg_v2_fd(const struct rj__cg *cg)
 	return cg && cg->cgs->v2 ? cg->dirfd : -1;
 }
 
+int rj__cg_self_targets(const struct rj__cg *cg, int *dirfds, char (*rel)[32])
+{
+	int n = 0;
+
+	if (cg->cgs->v2)
+		return 0;
+	for (int h = 0; h < H_N && n < RJ__CG_MAX_TARGETS; h++) {
+		if (!have(cg->cgs, h))
+			continue;
+		dirfds[n] = cg->cgs->pool[h];
+		snprintf(rel[n], 32, "%u/cgroup.procs", cg->id);
+		n++;
+	}
+	return n;
+}
+
 int rj__cg_attach(struct rj__cg *cg, pid_t pid)
 {
 	char v[24];

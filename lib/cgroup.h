@@ -48,6 +48,11 @@ int rj__cg_v2_fd(const struct rj__cg *cg);
 /* v1: write pid into the group of each v1 hierarchy (before the child is
  * released to exec). No-op on v2. */
 int rj__cg_attach(struct rj__cg *cg, pid_t pid);
+/* v1: where a process running as root can move itself into the group
+ * (writing "0"): O_PATH fds of the pool parents (owned by the pool) and
+ * the path of each cgroup.procs below them. Returns how many (0 on v2). */
+#define RJ__CG_MAX_TARGETS 3
+int rj__cg_self_targets(const struct rj__cg *cg, int *dirfds, char (*rel)[32]);
 /* Whole-group CPU time (user+system) so far, nanoseconds. */
 int rj__cg_cpu_ns(struct rj__cg *cg, uint64_t *ns);
 int rj__cg_stats(struct rj__cg *cg, struct rj__cg_stats *st);

@@ -51,6 +51,13 @@
  * has its own copy of this array, being a separate process. */
 static char prog_stack[PROG_STACK] __attribute__((aligned(16)));
 
+static void stamp(struct rj__shm *shm, int i)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	shm->t[i] = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static _Noreturn void die(struct rj__shm *shm, int stage, int err, int detail)
 {
 	shm->stage = stage;
@@ -183,14 +190,19 @@ static int op_file(char *dst)
 	return 0;
 }
 
-static int op_tmpfs(char *dst, uint64_t size, unsigned mode)
+/* owner: the sandbox's id as seen by whoever mounts (1000 inside the
+ * sandbox's user namespace, its host id on the prepared path). */
+static int op_tmpfs(char *dst, uint64_t size, unsigned mode, uint32_t owner)
 {
 	char opts[PATH_BUF];
 	size_t at = s_cat(opts, 0, "size=");
 	at = s_num(opts, at, size, 10);
 	at = s_cat(opts, at, ",mode=");
 	at = s_num(opts, at, mode, 8);
-	at = s_cat(opts, at, ",uid=1000,gid=1000");
+	at = s_cat(opts, at, ",uid=");
+	at = s_num(opts, at, owner, 10);
+	at = s_cat(opts, at, ",gid=");
+	at = s_num(opts, at, owner, 10);
 	int r = mkdir_p(dst, 0755);
 	if (r < 0)
 		return r;
@@ -255,7 +267,7 @@ static int op_bindfd(const struct rj__child_args *a, const struct rj__mop *op, c
 static int replay(const struct rj__child_args *a, const struct rj__mop *op)
 {
 	char dst[PATH_BUF];
-	join(dst, a->root_dir, op->dst);
+	join(dst, a->mnt0_fd >= 0 ? "" : a->root_dir, op->dst);
 	switch (op->kind) {
 	case RJ__MOP_DIR:
 		return mkdir_p(dst, 0755);
@@ -273,7 +285,7 @@ static int replay(const struct rj__child_args *a, const struct rj__mop *op)
 		return r < 0 ? r : symlink(op->src, dst) < 0 ? -errno : 0;
 	}
 	case RJ__MOP_TMPFS:
-		return op_tmpfs(dst, op->arg, op->mode);
+		return op_tmpfs(dst, op->arg, op->mode, a->mnt0_fd >= 0 ? a->host_id : RJ__BOX_UID);
 	case RJ__MOP_WRITE:
 		return op_write(dst, op->data, op->len, op->mode);
 	case RJ__MOP_SEAL:
@@ -287,6 +299,15 @@ static int replay(const struct rj__child_args *a, const struct rj__mop *op)
 	return -EINVAL;
 }
 
+static void replay_range(const struct rj__child_args *a, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		int r = replay(a, &a->pol->mops[i]);
+		if (r < 0)
+			die(a->shm, RJ_STAGE_MOUNTS, -r, (int)i);
+	}
+}
+
 static void build_root(const struct rj__child_args *a)
 {
 	struct rj__shm *shm = a->shm;
@@ -296,12 +317,7 @@ static void build_root(const struct rj__child_args *a)
 	if (mount("tmpfs", a->root_dir, "tmpfs", MS_NOSUID | MS_NODEV,
 		  "size=1m,nr_inodes=4096,mode=0755") < 0)
 		die(shm, RJ_STAGE_MOUNTS, errno, -2);
-	const struct rj__policy *pol = a->pol;
-	for (size_t i = 0; i < pol->nmops; i++) {
-		int r = replay(a, &pol->mops[i]);
-		if (r < 0)
-			die(shm, RJ_STAGE_MOUNTS, -r, (int)i);
-	}
+	replay_range(a, 0, a->pol->nmops);
 }
 
 static void write_files(const struct rj__child_args *a)
@@ -309,7 +325,7 @@ static void write_files(const struct rj__child_args *a)
 	const struct rj__policy *pol = a->pol;
 	char dst[PATH_BUF];
 	char box[PATH_BUF];
-	join(box, a->root_dir, "box");
+	join(box, a->mnt0_fd >= 0 ? "" : a->root_dir, "box");
 	for (size_t i = 0; i < pol->nfiles; i++) {
 		join(dst, box, pol->files[i].path);
 		int r = op_write(dst, pol->files[i].data, pol->files[i].len, pol->files[i].mode);
@@ -466,16 +482,25 @@ static void scrub_identity(const struct rj__child_args *a)
 	prctl(PR_SET_NAME, "ringjail-init", 0, 0, 0);
 }
 
-_Noreturn void rj__child_main(const struct rj__child_args *a)
+static void prologue(const struct rj__child_args *a)
 {
-	struct rj__shm *shm = a->shm;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	scrub_identity(a);
 	setup_fds(a);
 	reset_signals();
 	if (setsid() < 0)
-		die(shm, RJ_STAGE_NAMESPACES, errno, 0);
+		die(a->shm, RJ_STAGE_NAMESPACES, errno, 0);
+	stamp(a->shm, 0);
+}
+
+static _Noreturn void start_program(const struct rj__child_args *a);
+
+_Noreturn void rj__child_main(const struct rj__child_args *a)
+{
+	struct rj__shm *shm = a->shm;
+	prologue(a);
 	wait_for_go(shm);
+	stamp(shm, 1);
 	become_box_user(a);
 	umask(0);
 	if (sethostname("ringjail", 8) < 0)
@@ -483,6 +508,95 @@ _Noreturn void rj__child_main(const struct rj__child_args *a)
 	build_root(a);
 	write_files(a);
 	enter_root(a);
+	stamp(shm, 2);
+	start_program(a);
+}
+
+/* ---- the prepared path (root mode) --------------------------------------
+ * The executor built the read-only root once, in a mount namespace of its
+ * own (rj__root_builder). Here, still the host's root but in fresh pid,
+ * ipc and uts namespaces, we copy that small namespace instead of the
+ * host's, mount this run's /box, /tmp and /proc, join the network
+ * namespace, become the sandbox's host id, and only then create the user
+ * namespace, writing our own one-line id maps. Every namespace but the
+ * user one is owned by the initial user namespace, so the sandbox holds
+ * no capability over any of them. */
+
+static int write_self(const char *file, const char *data, size_t len)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, data, len);
+	int e = errno;
+	close(fd);
+	return n == (ssize_t)len ? 0 : n < 0 ? -e : -EIO;
+}
+
+static void own_user_ns(const struct rj__child_args *a)
+{
+	char map[64];
+	size_t at = s_num(map, s_cat(map, 0, "1000 "), a->host_id, 10);
+	at = s_cat(map, at, " 1\n");
+	/* We changed ids: make /proc/self ours again to write the maps. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (unshare(CLONE_NEWUSER) < 0)
+		die(a->shm, RJ_STAGE_USERNS, errno, 3);
+	int r = write_self("/proc/self/uid_map", map, at);
+	if (r == 0)
+		r = write_self("/proc/self/setgroups", "deny", 4);
+	if (r == 0)
+		r = write_self("/proc/self/gid_map", map, at);
+	if (r < 0)
+		die(a->shm, RJ_STAGE_USERNS, -r, 4);
+}
+
+static void join_net(const struct rj__child_args *a)
+{
+	if (a->net_fd >= 0 && setns(a->net_fd, CLONE_NEWNET) < 0)
+		die(a->shm, RJ_STAGE_NAMESPACES, errno, 2);
+	if (a->net_private && unshare(CLONE_NEWNET) < 0)
+		die(a->shm, RJ_STAGE_NAMESPACES, errno, 3);
+}
+
+/* cgroup v1 has no CLONE_INTO_CGROUP: still the host's root, we move
+ * ourselves, before anything the sandbox does is accounted. */
+static void join_cgroups(const struct rj__child_args *a)
+{
+	for (int i = 0; i < a->cg_n; i++) {
+		int fd = openat(a->cg_dirfd[i], a->cg_rel[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			die(a->shm, RJ_STAGE_NAMESPACES, errno, 5);
+		close(fd);
+	}
+}
+
+_Noreturn void rj__child_main_prepared(const struct rj__child_args *a)
+{
+	struct rj__shm *shm = a->shm;
+	join_cgroups(a);
+	prologue(a);
+	umask(0);
+	if (setns(a->mnt0_fd, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0)
+		die(shm, RJ_STAGE_NAMESPACES, errno, 4);
+	replay_range(a, a->pol->run_mops, a->pol->nmops);
+	if (sethostname("ringjail", 8) < 0)
+		die(shm, RJ_STAGE_NAMESPACES, errno, 1);
+	join_net(a);
+	if (setgroups(0, NULL) < 0 || setresgid(a->host_id, a->host_id, a->host_id) < 0 ||
+	    setresuid(a->host_id, a->host_id, a->host_id) < 0)
+		die(shm, RJ_STAGE_USERNS, errno, 2);
+	write_files(a);
+	own_user_ns(a);
+	if (chdir(a->pol->cwd) < 0)
+		die(shm, RJ_STAGE_CHDIR, errno, 0);
+	stamp(shm, 2);
+	start_program(a);
+}
+
+static _Noreturn void start_program(const struct rj__child_args *a)
+{
+	struct rj__shm *shm = a->shm;
 	/* The mounts are built: nothing beyond stdio is needed any more, and
 	 * the program's open-files limit must not count the executor's. */
 	syscall(SYS_close_range, 3, ~0U, 0);
@@ -494,6 +608,7 @@ _Noreturn void rj__child_main(const struct rj__child_args *a)
 	if (prog < 0)
 		die(shm, RJ_STAGE_FORK, errno, 0);
 	/* CLONE_VFORK: the program has executed or failed by now. */
+	stamp(shm, 3);
 	if (atomic_load(&shm->state) == RJ__SHM_FAILED) {
 		waitpid(prog, NULL, __WALL);
 		_exit(127);
@@ -502,4 +617,36 @@ _Noreturn void rj__child_main(const struct rj__child_args *a)
 	syscall(SYS_close_range, 0, ~0U, 0);
 	rj__caps_drop_all();
 	reap_all(shm, prog);
+}
+
+/* ---- building the prepared root (root mode, once per executor) --------- */
+
+_Noreturn void rj__root_builder(const struct rj__mop *ops, size_t n, const char *root_dir, int ready_fd)
+{
+	struct rj__shm shm;
+	struct rj__policy pol;
+	memset(&shm, 0, sizeof shm);
+	memset(&pol, 0, sizeof pol);
+	pol.mops = (struct rj__mop *)ops;
+	pol.nmops = n;
+	struct rj__child_args a = { .pol = &pol, .shm = &shm, .root_dir = root_dir, .mnt0_fd = -1 };
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	int err = 0;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", root_dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=8m,nr_inodes=8192,mode=0755") < 0)
+		err = errno;
+	umask(0);
+	for (size_t i = 0; !err && i < n; i++) {
+		int r = replay(&a, &ops[i]);
+		if (r < 0)
+			err = -r;
+	}
+	if (!err && (chdir(root_dir) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+		     umount2(".", MNT_DETACH) < 0 || chdir("/") < 0))
+		err = errno;
+	unsigned char b = (unsigned char)(err > 255 ? 255 : err);
+	if (write(ready_fd, &b, 1) != 1 || err)
+		_exit(1);
+	for (;;)
+		pause();
 }

@@ -92,6 +92,7 @@ struct rj_executor {
 	void *ctx;
 	bool fallback;       /* poll + single reads instead of waitid + multishot */
 	bool root;
+	bool trace;          /* RJ_TRACE=1: per-run timing on stderr */
 	int in_callback;
 	/* host features */
 	struct rj__cgroups *cgs;
@@ -99,6 +100,7 @@ struct rj_executor {
 	int landlock_abi;
 	int net_shared_fd;   /* the prepared empty network namespace, or -1 */
 	int net_orig_fd;     /* our own, to return to after clone3 */
+	int mnt0_fd;         /* the prepared root's mount namespace, or -1 */
 	struct rj__ids *ids;
 	char root_dir[256];
 	unsigned ncpu;

@@ -66,6 +66,9 @@ static int setup_buffers(rj_executor *ex)
 		ex->bufs = NULL;
 		return -errno;
 	}
+	/* Sandboxes are cloned from us: keep the output buffers out of the
+	 * page tables each clone copies. */
+	madvise(ex->bufs, (size_t)RJ__BUF_COUNT * RJ__BUF_SIZE, MADV_DONTFORK);
 	struct io_uring_buf_reg reg = {
 		.ring_addr = (uint64_t)(uintptr_t)ex->br, .ring_entries = RJ__BUF_COUNT, .bgid = 0,
 	};
@@ -141,6 +144,40 @@ static void find_argv(rj_executor *ex)
 	ex->arg_end = (uintptr_t)end;
 }
 
+/* Root mode: build the read-only root once, in a mount namespace of its
+ * own, so each sandbox copies that small namespace instead of building a
+ * root and copying (then detaching) the host's whole mount table. Any
+ * failure leaves the per-run path in place (RJ_NO_PREPARED=1 forces it). */
+static void setup_prepared_root(rj_executor *ex)
+{
+	struct rj__mop *ops;
+	size_t n;
+	int p[2];
+	const char *off = getenv("RJ_NO_PREPARED");
+	if (!ex->root || (off && off[0] == '1') || rj__host_mops(&ops, &n) < 0)
+		return;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(ops);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		rj__root_builder(ops, n, ex->root_dir, p[1]);
+	close(p[1]);
+	unsigned char b = 1;
+	if (pid > 0 && read(p[0], &b, 1) == 1 && b == 0) {
+		char path[64];
+		rj__fmt(path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
+		ex->mnt0_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	close(p[0]);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	free(ops);
+}
+
 static int setup_host(rj_executor *ex, const struct rj_executor_opts *o)
 {
 	int r;
@@ -168,6 +205,7 @@ static int setup_host(rj_executor *ex, const struct rj_executor_opts *o)
 		ex->root_dir[0] = '\0';
 		return r;
 	}
+	setup_prepared_root(ex);
 	return 0;
 }
 
@@ -179,7 +217,7 @@ int rj_executor_new(rj_executor **out, const struct rj_executor_opts *o)
 	if (!ex)
 		return -ENOMEM;
 	ex->free_head = -1;
-	ex->net_shared_fd = ex->net_orig_fd = -1;
+	ex->net_shared_fd = ex->net_orig_fd = ex->mnt0_fd = -1;
 	ex->cb = o->on_event;
 	ex->ctx = o->ctx;
 	raise_nofile();
@@ -200,6 +238,8 @@ int rj_executor_new(rj_executor **out, const struct rj_executor_opts *o)
 		return r;
 	}
 	ex->fallback = want_fallback(o, &ex->ring);
+	const char *tr = getenv("RJ_TRACE");
+	ex->trace = tr && tr[0] == '1';
 	ex->shm = mmap(NULL, RJ__MAX_SLOTS * sizeof(struct rj__shm), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (ex->shm == MAP_FAILED) {
@@ -260,6 +300,8 @@ int rj_executor_free(rj_executor *ex)
 		close(ex->net_shared_fd);
 	if (ex->net_orig_fd >= 0)
 		close(ex->net_orig_fd);
+	if (ex->mnt0_fd >= 0)
+		close(ex->mnt0_fd);
 	if (ex->root_dir[0])
 		rmdir(ex->root_dir);
 	if (ex->shm)

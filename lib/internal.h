@@ -91,7 +91,8 @@ struct rj__policy {
 	struct sock_fprog bpf;
 	struct rj__mop *mops;
 	size_t nmops;
-	char *strings;           /* storage for the mount plan's strings */
+	size_t run_mops;         /* mops[run_mops..] are made for each run */
+	bool prepared_ok;        /* the prepared root can serve this plan */
 };
 
 struct rj_plan {
@@ -122,7 +123,8 @@ struct rj_plan {
 	char err[RJ__ERRLEN];
 };
 
-/* plan.c */
+/* plan.c, policy.c */
+int rj__host_mops(struct rj__mop **ops, size_t *n);
 struct rj__policy *rj__plan_policy(const rj_plan *plan, char *err, size_t errlen);
 void rj__policy_put(struct rj__policy *pol);
 struct rj__policy *rj__policy_get(struct rj__policy *pol);
@@ -144,7 +146,10 @@ struct rj__shm {
 	int32_t err;
 	int32_t wstatus;
 	int32_t detail;          /* e.g. which mount step failed */
-	uint32_t pad[10];
+	uint32_t pad;
+	/* CLOCK_MONOTONIC ns at: init running, ids mapped, root built, the
+	 * program executed (bench's breakdown; RJ_TRACE=1 prints it). */
+	uint64_t t[4];
 };
 
 /* What the child needs, prepared by the parent (child.c). */
@@ -155,6 +160,13 @@ struct rj__child_args {
 	int *mount_fds;          /* O_PATH fds of the plan's mounts */
 	int workdir_fd;          /* O_PATH fd of the workdir, or -1 */
 	const char *root_dir;    /* empty host directory to build the root on */
+	int mnt0_fd;             /* the prepared root's mount namespace, or -1 */
+	int net_fd;              /* the shared empty network namespace, or -1 */
+	bool net_private;        /* no shared one: make our own */
+	uint32_t host_id;        /* the sandbox's host uid and gid (root mode) */
+	int cg_n;                /* prepared path, v1: groups to move into */
+	int cg_dirfd[3];
+	char cg_rel[3][32];
 	bool root_mode;          /* setgroups allowed */
 	bool cg_mem, cg_pids;    /* limits applied by cgroups */
 	uintptr_t arg_start, arg_end; /* the executor's argv, scrubbed by init */
@@ -165,6 +177,11 @@ struct rj__child_args {
 
 /* child.c: runs in the clone3 child; never returns. */
 _Noreturn void rj__child_main(const struct rj__child_args *a);
+/* The prepared path (root mode): enters the prepared root's namespace. */
+_Noreturn void rj__child_main_prepared(const struct rj__child_args *a);
+/* Child of rj__prepare_root(): builds the shared root, pivots into it,
+ * writes one byte (or an errno) to ready_fd and waits to be killed. */
+_Noreturn void rj__root_builder(const struct rj__mop *ops, size_t n, const char *root_dir, int ready_fd);
 
 /* landlock.c */
 int rj__landlock_abi(void);

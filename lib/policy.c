@@ -384,8 +384,17 @@ static int build_mops(struct rj__policy *pol)
 		if (!in_writable(pol->mounts[i].box + 1) &&
 		    !view_add(&v, RJ__MOP_DIR, NULL, pol->mounts[i].box + 1))
 			goto nomem;
-	if (append(&v, &host_binds, false) < 0 || !view_add(&v, RJ__MOP_SEAL, NULL, ""))
+	if (append(&v, &host_binds, false) < 0 || !view_add(&v, RJ__MOP_SEAL, NULL, "") ||
+	    append(&v, &host_binds, true) < 0)
 		goto nomem;
+	/* What follows is made anew for every run; what precedes is the same
+	 * for every plan whose mounts lie in /box or /tmp, which the prepared
+	 * root (root mode) holds already. */
+	pol->run_mops = v.n;
+	pol->prepared_ok = true;
+	for (size_t i = 0; i < pol->nmounts; i++)
+		if (!in_writable(pol->mounts[i].box + 1))
+			pol->prepared_ok = false;
 	if (!pol->workdir) {
 		if (!(op = view_add(&v, RJ__MOP_TMPFS, NULL, "box")))
 			goto nomem;
@@ -399,8 +408,6 @@ static int build_mops(struct rj__policy *pol)
 	if (!(op = view_add(&v, RJ__MOP_TMPFS, NULL, "tmp")))
 		goto nomem;
 	op->arg = disk, op->mode = 01777;
-	if (append(&v, &host_binds, true) < 0)
-		goto nomem;
 	for (size_t i = 0; i < pol->nmounts; i++) {
 		if (!(op = view_add(&v, RJ__MOP_BINDFD, NULL, pol->mounts[i].box + 1)))
 			goto nomem;
@@ -440,6 +447,22 @@ fail:
 		rj__policy_put(pol);
 	errno = -r;
 	return NULL;
+}
+
+/* The part of the mount plan every plan shares: built once into the
+ * prepared root of root mode. The array is the caller's to free. */
+int rj__host_mops(struct rj__mop **ops, size_t *n)
+{
+	struct view v = { 0 };
+	if (!host_view_get() || append(&v, &host_prep, false) < 0 ||
+	    append(&v, &host_binds, false) < 0 || !view_add(&v, RJ__MOP_SEAL, NULL, "") ||
+	    append(&v, &host_binds, true) < 0) {
+		free(v.ops);
+		return -ENOMEM;
+	}
+	*ops = v.ops;
+	*n = v.n;
+	return 0;
 }
 
 struct rj__policy *rj__plan_policy(const rj_plan *cp, char *err, size_t errlen)

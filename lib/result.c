@@ -2,6 +2,7 @@
  * and init's shared record to a result, with CLI.md's precedence. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -141,6 +142,16 @@ static void message(struct rj__sbx *s)
 	}
 }
 
+/* RJ_TRACE=1: where one run's time went, microseconds from clone3. */
+static void trace(const struct rj__sbx *s, const struct rj__shm *shm)
+{
+	long long t0 = (long long)s->start_ns;
+	fprintf(stderr, "ringjail-trace: child %lld go %lld root %lld exec %lld end %lld us\n",
+		((long long)shm->t[0] - t0) / 1000, ((long long)shm->t[1] - t0) / 1000,
+		((long long)shm->t[2] - t0) / 1000, ((long long)shm->t[3] - t0) / 1000,
+		((long long)s->end_ns - t0) / 1000);
+}
+
 void rj__result_compute(rj_executor *ex, struct rj__sbx *s)
 {
 	struct rj_result *r = &s->res;
@@ -156,6 +167,8 @@ void rj__result_compute(rj_executor *ex, struct rj__sbx *s)
 		return;
 	accounting(s, &cs, have_cg);
 	const struct rj__shm *shm = &ex->shm[s->index];
+	if (ex->trace)
+		trace(s, shm);
 	uint32_t state = atomic_load(&shm->state);
 	if (state == RJ__SHM_FAILED && s->kill == RJ__KILL_NONE) {
 		child_setup_error(s, shm);

@@ -174,11 +174,19 @@ static int prepare_workdir(rj_executor *ex, struct rj__sbx *s, int *wd_fd, char 
 	return 0;
 }
 
+static bool prepared(rj_executor *ex, const struct rj__policy *pol)
+{
+	return ex->mnt0_fd >= 0 && pol->prepared_ok;
+}
+
 static pid_t do_clone(rj_executor *ex, struct rj__sbx *s, const struct rj__child_args *a)
 {
 	struct clone_args ca;
 	memset(&ca, 0, sizeof ca);
-	ca.flags = CLONE_PIDFD | ns_flags(ex, s->pol);
+	bool prep = prepared(ex, s->pol);
+	/* The prepared path makes its user and mount namespaces itself, and
+	 * joins the network namespace itself, still the host's root. */
+	ca.flags = CLONE_PIDFD | (prep ? CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS : ns_flags(ex, s->pol));
 	ca.pidfd = (uint64_t)(uintptr_t)&s->pidfd;
 	/* No exit signal: an embedding program's waitpid(-1) never reaps
 	 * our sandboxes, and we wait with __WALL. */
@@ -187,6 +195,12 @@ static pid_t do_clone(rj_executor *ex, struct rj__sbx *s, const struct rj__child
 	if (cgfd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)cgfd;
+	}
+	if (prep) {
+		long pid = syscall(SYS_clone3, &ca, sizeof ca);
+		if (pid == 0)
+			rj__child_main_prepared(a);
+		return pid < 0 ? -errno : (pid_t)pid;
 	}
 	bool join = !s->pol->net && ex->net_shared_fd >= 0;
 	/* The shared network namespace is joined by this thread for the
@@ -212,8 +226,9 @@ static void kill_and_reap(struct rj__sbx *s)
 /* After clone3: the id maps, the v1 cgroups, then release the child. */
 static int finish_clone(rj_executor *ex, struct rj__sbx *s, struct rj__shm *shm, char *err, size_t errlen)
 {
-	int r = write_maps(ex, s, err, errlen);
-	if (r == 0 && s->cg && (r = rj__cg_attach(s->cg, s->pid)) < 0)
+	bool prep = prepared(ex, s->pol);
+	int r = prep ? 0 : write_maps(ex, s, err, errlen);
+	if (r == 0 && s->cg && !prep && (r = rj__cg_attach(s->cg, s->pid)) < 0)
 		rj__fmt(err, errlen, "cannot move the sandbox into its cgroup: %s", strerror(-r));
 	if (r < 0) {
 		release_go(shm, 2);
@@ -254,7 +269,13 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 		.cg_mem = s->cg && ex->cg.mem, .cg_pids = s->cg && ex->cg.pids,
 		.landlock_abi = ex->landlock_abi, .landlock_scope = ex->landlock_abi >= 6,
 		.arg_start = ex->arg_start, .arg_end = ex->arg_end,
+		.mnt0_fd = prepared(ex, pol) ? ex->mnt0_fd : -1,
+		.net_fd = pol->net ? -1 : ex->net_shared_fd,
+		.net_private = !pol->net && ex->net_shared_fd < 0,
+		.host_id = s->host_uid,
 	};
+	if (a.mnt0_fd >= 0 && s->cg)
+		a.cg_n = rj__cg_self_targets(s->cg, a.cg_dirfd, a.cg_rel);
 	s->start_ns = rj__now_ns();
 	pid_t pid = do_clone(ex, s, &a);
 	for (size_t i = 0; i < pol->nmounts; i++)
