@@ -222,6 +222,7 @@ RJ_API int rj_plan_set_cwd(rj_plan *plan, const char *box_dir);
 /* Set a limit (units in enum rj_limit). A limit set here is the caller's:
  * if the host cannot enforce it, the run is SETUP_ERROR unless best effort. */
 RJ_API int rj_plan_set_limit(rj_plan *plan, enum rj_limit limit, uint64_t value);
+/* The limit a run gets: the caller's, else CLI.md's default (0: off). */
 RJ_API uint64_t rj_plan_get_limit(const rj_plan *plan, enum rj_limit limit);
 RJ_API int rj_plan_set_best_effort(rj_plan *plan, bool on);
 RJ_API int rj_plan_set_net(rj_plan *plan, bool on);

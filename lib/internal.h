@@ -124,6 +124,7 @@ struct rj_plan {
 };
 
 /* plan.c, policy.c */
+uint64_t rj__plan_limit(const rj_plan *p, enum rj_limit l);
 int rj__host_mops(struct rj__mop **ops, size_t *n);
 struct rj__policy *rj__plan_policy(const rj_plan *plan, char *err, size_t errlen);
 void rj__policy_put(struct rj__policy *pol);

@@ -400,11 +400,28 @@ int rj_plan_set_limit(rj_plan *p, enum rj_limit l, uint64_t v)
 	return 0;
 }
 
+/* The limit a run of this plan gets: the caller's, or CLI.md's default
+ * (the CPU limit defaults to the wall limit; RLIMIT_AS is off: 0). */
+uint64_t rj__plan_limit(const rj_plan *p, enum rj_limit l)
+{
+	static const uint64_t defaults[RJ_LIMIT__COUNT] = {
+		[RJ_LIMIT_WALL_TIME] = RJ__DEF_WALL_US, [RJ_LIMIT_MEM] = RJ__DEF_MEM,
+		[RJ_LIMIT_PIDS] = RJ__DEF_PIDS, [RJ_LIMIT_OUTPUT] = RJ__DEF_OUTPUT,
+		[RJ_LIMIT_FSIZE] = RJ__DEF_FSIZE, [RJ_LIMIT_DISK] = RJ__DEF_DISK,
+		[RJ_LIMIT_OPEN_FILES] = RJ__DEF_NOFILE, [RJ_LIMIT_STACK] = RJ__DEF_STACK,
+	};
+	if (p->limits_set & (1u << l))
+		return p->limits[l];
+	if (l == RJ_LIMIT_TIME)
+		return rj__plan_limit(p, RJ_LIMIT_WALL_TIME);
+	return defaults[l];
+}
+
 uint64_t rj_plan_get_limit(const rj_plan *p, enum rj_limit l)
 {
 	if (!p || (unsigned)l >= RJ_LIMIT__COUNT)
 		return 0;
-	return p->limits[l];
+	return rj__plan_limit(p, l);
 }
 
 int rj_plan_set_best_effort(rj_plan *p, bool on)

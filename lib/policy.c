@@ -333,17 +333,8 @@ static int copy_inputs(struct rj__policy *pol, const rj_plan *p)
 
 static void fill_limits(struct rj__policy *pol, const rj_plan *p)
 {
-	static const uint64_t defaults[RJ_LIMIT__COUNT] = {
-		[RJ_LIMIT_WALL_TIME] = RJ__DEF_WALL_US, [RJ_LIMIT_MEM] = RJ__DEF_MEM,
-		[RJ_LIMIT_PIDS] = RJ__DEF_PIDS, [RJ_LIMIT_OUTPUT] = RJ__DEF_OUTPUT,
-		[RJ_LIMIT_FSIZE] = RJ__DEF_FSIZE, [RJ_LIMIT_DISK] = RJ__DEF_DISK,
-		[RJ_LIMIT_OPEN_FILES] = RJ__DEF_NOFILE, [RJ_LIMIT_STACK] = RJ__DEF_STACK,
-	};
 	for (int i = 0; i < RJ_LIMIT__COUNT; i++)
-		pol->limits[i] = (p->limits_set & (1u << i)) ? p->limits[i] : defaults[i];
-	/* CLI.md: the CPU limit defaults to the wall limit. */
-	if (!(p->limits_set & (1u << RJ_LIMIT_TIME)))
-		pol->limits[RJ_LIMIT_TIME] = pol->limits[RJ_LIMIT_WALL_TIME];
+		pol->limits[i] = rj__plan_limit(p, (enum rj_limit)i);
 	pol->limits_set = p->limits_set;
 	pol->best_effort = p->best_effort;
 	pol->net = p->net;
