@@ -296,9 +296,17 @@ static int check_readable(const char *path, bool want_dir, char *err, size_t n)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
 		      (want_dir ? O_DIRECTORY : 0));
 
+	struct stat st;
+
 	if (fd < 0) {
 		snprintf(err, n, "cannot open %s '%s': %s",
 			 want_dir ? "directory" : "file", path, strerror(errno));
+		return CLI_BAD_HOST;
+	}
+	/* A directory opens read-only but can never be read as a file. */
+	if (!want_dir && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		snprintf(err, n, "cannot use '%s' as a file: it is a directory", path);
 		return CLI_BAD_HOST;
 	}
 	close(fd);
