@@ -94,7 +94,11 @@ static int write_at(int dfd, const char *path, const char *s)
 
 	if (fd < 0)
 		return -errno;
-	w = write(fd, s, len);
+	/* v1 memory resizes reclaim and give up with EINTR when a signal
+	 * looks pending, which io_uring's task work makes happen: retry. */
+	do
+		w = write(fd, s, len);
+	while (w < 0 && errno == EINTR);
 	r = w < 0 ? -errno : (size_t)w == len ? 0 : -EIO;
 	close(fd);
 	return r;
@@ -108,7 +112,9 @@ static int read_at(int dfd, const char *path, char *buf, size_t n)
 
 	if (fd < 0)
 		return -errno;
-	got = read(fd, buf, n - 1);
+	do
+		got = read(fd, buf, n - 1);
+	while (got < 0 && errno == EINTR);
 	r = got < 0 ? -errno : 0;
 	buf[got < 0 ? 0 : got] = '\0';
 	close(fd);

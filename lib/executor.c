@@ -572,8 +572,15 @@ static int start(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
 	if (ex->cgs && (ex->cg.mem || ex->cg.pids || ex->cg.cpu)) {
 		r = rj__cg_acquire(ex->cgs, ex->cg.mem ? pol->limits[RJ_LIMIT_MEM] : 0,
 				   ex->cg.pids ? pol->limits[RJ_LIMIT_PIDS] : 0, &s->cg);
-		if (r < 0)
+		if (r < 0) {
+			/* The host has cgroups but this one failed: never a
+			 * silent fall back to rlimits. */
 			s->cg = NULL;
+			rj__fmt(err, errlen, "cannot set up the sandbox's cgroup (limits mem %llu, pids %llu): %s",
+				(unsigned long long)pol->limits[RJ_LIMIT_MEM],
+				(unsigned long long)pol->limits[RJ_LIMIT_PIDS], strerror(-r));
+			return -EAGAIN;
+		}
 	}
 	if ((r = check_limits(ex, s, err, errlen)) < 0)
 		return r;

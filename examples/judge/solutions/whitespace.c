@@ -1,0 +1,32 @@
+/* Whitespace: the right numbers, sloppily laid out: a trailing space after
+ * each answer and a blank line at the end. Wrong answer when outputs are
+ * compared exactly, accepted when whitespace is tolerated. */
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void)
+{
+	int n, q;
+
+	if (scanf("%d %d", &n, &q) != 2)
+		return 1;
+	long long *prefix = malloc(((size_t)n + 1) * sizeof(*prefix));
+	if (!prefix)
+		return 1;
+	prefix[0] = 0;
+	for (int i = 1; i <= n; i++) {
+		long long v;
+		if (scanf("%lld", &v) != 1)
+			return 1;
+		prefix[i] = prefix[i - 1] + v;
+	}
+	while (q--) {
+		int l, r;
+		if (scanf("%d %d", &l, &r) != 2)
+			return 1;
+		printf("%lld \n", prefix[r] - prefix[l - 1]);
+	}
+	printf("\n");
+	free(prefix);
+	return 0;
+}
