@@ -8,6 +8,8 @@
 
 #include "executor.h"
 
+#define MEM_MARGIN (64u * 4096)
+
 void rj__result_setup_error(struct rj__sbx *s, int stage, int err, const char *msg)
 {
 	s->res.status = RJ_STATUS_SETUP_ERROR;
@@ -186,8 +188,12 @@ void rj__result_compute(rj_executor *ex, struct rj__sbx *s)
 	}
 	r->exit_code = sig ? -1 : code;
 	r->signal = sig;
+	/* v1 on recent kernels never counts failcnt with memsw set, and the
+	 * recorded peak can stop a page or a charge batch (64 pages) short of
+	 * the limit: within that margin the limit was reached. */
 	bool mem_hit = have_cg && ex->cg.mem &&
-		       (cs.mem_failcnt > 0 || cs.mem_peak_bytes >= s->pol->limits[RJ_LIMIT_MEM]);
+		       (cs.mem_failcnt > 0 ||
+			cs.mem_peak_bytes + MEM_MARGIN >= s->pol->limits[RJ_LIMIT_MEM]);
 	if (!have_cg || !ex->cg.mem)
 		mem_hit = r->memory_kib * 1024 >= s->pol->limits[RJ_LIMIT_MEM] * 9 / 10;
 	r->status = verdict(s, sig, code, mem_hit);
