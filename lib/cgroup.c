@@ -41,6 +41,7 @@
  * processes, not us. */
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -317,9 +318,42 @@ static char *own_dir(const struct where *w)
 
 /* ---- pool parents and groups ------------------------------------------- */
 
+/* Pools left by executors whose process died without freeing them:
+ * remove their groups where they are empty (a busy one stays). */
+static void sweep_dead(const char *base)
+{
+	DIR *d = opendir(base);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int pid;
+		unsigned n;
+		char *p;
+
+		if (sscanf(e->d_name, "ringjail-%d-%u", &pid, &n) != 2 || pid <= 0 ||
+		    pid == (int)getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (asprintf(&p, "%s/%s", base, e->d_name) < 0)
+			continue;
+		DIR *g = opendir(p);
+		struct dirent *c;
+		while (g && (c = readdir(g)))
+			if (c->d_type == DT_DIR && c->d_name[0] >= '0' && c->d_name[0] <= '9')
+				unlinkat(dirfd(g), c->d_name, AT_REMOVEDIR);
+		if (g)
+			closedir(g);
+		rmdir(p);
+		free(p);
+	}
+	closedir(d);
+}
+
 static int pool_make(struct rj__cgroups *cgs, int h, const char *base,
 		     unsigned *seq)
 {
+	sweep_dead(base);
 	for (int tries = 0; tries < 8; tries++) {
 		char *p;
 		int r, fd = -1;

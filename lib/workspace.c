@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -88,12 +90,31 @@ int rj__workdir_hand_back(int dir_fd, uid_t box_uid, uid_t uid, gid_t gid)
 	return fchown(dir_fd, uid, gid) < 0 ? -errno : 0;
 }
 
+/* Mount points left by executors that died without freeing (empty
+ * directories named after their pid). */
+static void sweep_roots(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int pid;
+		char rest[16];
+		if (sscanf(e->d_name, "ringjail-root-%d-%15s", &pid, rest) == 2 && pid > 0 &&
+		    pid != (int)getpid() && kill(pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
 int rj__root_dir_make(char *out, size_t outlen)
 {
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || tmp[0] != '/')
 		tmp = "/tmp";
-	rj__fmt(out, outlen, "%s/ringjail-root-XXXXXX", tmp);
+	sweep_roots(tmp);
+	rj__fmt(out, outlen, "%s/ringjail-root-%d-XXXXXX", tmp, (int)getpid());
 	if (!mkdtemp(out))
 		return -errno;
 	/* Only a mount point: it stays empty on the host, but the sandbox's
