@@ -624,7 +624,9 @@ int rj_spawn(rj_executor *ex, const rj_plan *plan, void *user_data, uint64_t *id
 	slot_reset(s);
 	s->pol = pol;
 	s->user_data = user_data;
-	s->id = ++ex->next_id;
+	/* The id names the slot and its generation: unique for the
+	 * executor's life, and found again in O(1). */
+	s->id = ((uint64_t)s->gen + 1) << 16 | s->index;
 	char msg[RJ__ERRLEN] = "";
 	int r = start(ex, s, msg, sizeof msg);
 	if (r == -EOPNOTSUPP || r == -EAGAIN || r == -EBUSY) {
@@ -646,14 +648,11 @@ int rj_spawn(rj_executor *ex, const rj_plan *plan, void *user_data, uint64_t *id
 
 static struct rj__sbx *find(rj_executor *ex, uint64_t id)
 {
-	/* Ids are not slot numbers (slots are reused); a linear search is
-	 * fine for the rare kill or stdin write. */
-	for (uint32_t i = 0; i < ex->nslots; i++) {
-		struct rj__sbx *s = ex->slots[i];
-		if (s->in_use && !s->final_sent && s->id == id)
-			return s;
-	}
-	return NULL;
+	uint32_t index = (uint32_t)(id & 0xffff);
+	if (index >= ex->nslots)
+		return NULL;
+	struct rj__sbx *s = ex->slots[index];
+	return s->in_use && !s->final_sent && s->id == id ? s : NULL;
 }
 
 int rj_kill(rj_executor *ex, uint64_t id)

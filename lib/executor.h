@@ -9,7 +9,7 @@
 #include "cgroup.h"
 #include "internal.h"
 
-#define RJ__MAX_SLOTS (1u << 16)
+#define RJ__MAX_SLOTS (1u << 16) /* ids carry the slot in their low 16 bits */
 #define RJ__BUF_COUNT 128u
 #define RJ__BUF_SIZE (64u * 1024)
 #define RJ__SMALL_STDIN (64u * 1024)
@@ -114,7 +114,6 @@ struct rj_executor {
 	uint32_t nslots, slots_cap;
 	int free_head;
 	unsigned active;
-	uint64_t next_id;
 	uint32_t *rearm;
 	uint32_t nrearm, rearm_cap;
 	int finals;
