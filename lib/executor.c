@@ -294,6 +294,13 @@ static void on_read(rj_executor *ex, struct rj__sbx *s, enum rj__op op, struct i
 			deliver(ex, s, op, ex->bufs + (size_t)bid * RJ__BUF_SIZE, (size_t)cqe->res);
 		recycle(ex, bid);
 	}
+	/* A read that emptied a full pipe: this program writes a lot. A
+	 * bigger pipe means fewer wakeups and completions per byte; only the
+	 * chatty ones pay for it, as pipe pages count against the user. */
+	if (cqe->res >= 64 * 1024 && !st->grown && st->fd >= 0) {
+		st->grown = true;
+		fcntl(st->fd, F_SETPIPE_SZ, RJ__BIG_PIPE);
+	}
 	if (more)
 		return;
 	s->pending--;

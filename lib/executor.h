@@ -10,8 +10,9 @@
 #include "internal.h"
 
 #define RJ__MAX_SLOTS (1u << 16) /* ids carry the slot in their low 16 bits */
-#define RJ__BUF_COUNT 128u
-#define RJ__BUF_SIZE (64u * 1024)
+#define RJ__BUF_COUNT 64u
+#define RJ__BUF_SIZE (256u * 1024)
+#define RJ__BIG_PIPE (1u << 20)
 #define RJ__SMALL_STDIN (64u * 1024)
 
 /* What a completion is about: the low 8 bits of its user_data. */
@@ -39,6 +40,7 @@ struct rj__stream {
 	bool eof;
 	bool armed;
 	bool rearm;          /* ran out of buffers: arm again after the batch */
+	bool grown;          /* the pipe was enlarged for a chatty program */
 	char *cap;           /* captured bytes (policy->capture) */
 	size_t cap_len, cap_size;
 };
