@@ -61,7 +61,7 @@ static int arm_read(rj_executor *ex, struct rj__sbx *s, enum rj__op op)
 		io_uring_prep_read(sqe, st->fd, NULL, RJ__BUF_SIZE, 0);
 	else
 		io_uring_prep_rw(OP_READ_MULTISHOT, sqe, st->fd, NULL, 0, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->flags |= IOSQE_BUFFER_SELECT | (s->fixed ? IOSQE_FIXED_FILE : 0);
 	sqe->buf_group = BGID;
 	io_uring_sqe_set_data64(sqe, rj__ud(s, op));
 	st->armed = true;
@@ -76,10 +76,14 @@ static int arm_wait(rj_executor *ex, struct rj__sbx *s)
 		return -EBUSY;
 	if (ex->fallback) {
 		io_uring_prep_poll_add(sqe, s->pidfd, POLLIN);
+		if (s->fixed)
+			sqe->flags |= IOSQE_FIXED_FILE;
 	} else {
 		/* WNOWAIT: the ring tells us it ended; the reap itself is a
-		 * waitid system call, which also returns the rusage. */
-		io_uring_prep_rw(OP_WAITID, sqe, s->pidfd, NULL, P_PIDFD, (uint64_t)(uintptr_t)&s->si);
+		 * waitid system call, which also returns the rusage. By pid:
+		 * our child, never reaped by anyone else (no exit signal), so
+		 * the pid stays ours until we reap it. */
+		io_uring_prep_rw(OP_WAITID, sqe, s->pid, NULL, P_PID, (uint64_t)(uintptr_t)&s->si);
 		sqe->file_index = WEXITED | WNOWAIT | __WALL;
 	}
 	io_uring_sqe_set_data64(sqe, rj__ud(s, RJ__OP_WAIT));
@@ -126,19 +130,60 @@ static void arm_write(rj_executor *ex, struct rj__sbx *s)
 		data = s->queue + s->q_off;
 		len = s->q_len - s->q_off;
 	} else {
-		if (s->in_close) {
-			close(s->in_fd);
-			s->in_fd = -1;
-		}
+		if (s->in_close)
+			rj__close_stdin_fd(ex, s);
 		return;
 	}
 	struct io_uring_sqe *sqe = rj__sqe(ex);
 	if (!sqe)
 		return;
 	io_uring_prep_write(sqe, s->in_fd, data, (unsigned)(len > (1u << 30) ? 1u << 30 : len), 0);
+	if (s->fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, rj__ud(s, RJ__OP_IN));
 	s->in_busy = true;
 	s->pending++;
+}
+
+/* ---- fixed files ----------------------------------------------------------
+ * A sandbox's pipes (and, on the fallback path, its pidfd) live in the
+ * ring's fixed file table, not in our fd table: every clone copies our fd
+ * table and every child closes it, so with thousands of sandboxes in flight
+ * their fds would make each spawn cost grow with the number running. */
+
+void rj__adopt_fds(rj_executor *ex, struct rj__sbx *s)
+{
+	unsigned base = s->index * RJ__FIXED_PER_SLOT;
+	if (base + RJ__FIXED_PER_SLOT > ex->nfixed)
+		return;
+	int fds[RJ__FIXED_PER_SLOT] = { s->out.fd, s->err.fd, s->in_fd, ex->fallback ? s->pidfd : -1 };
+	/* -1 entries also drop what the slot's last sandbox left there. */
+	if (io_uring_register_files_update(&ex->ring, base, fds, RJ__FIXED_PER_SLOT) < 0)
+		return;
+	close(s->out.fd);
+	close(s->err.fd);
+	if (s->in_fd >= 0)
+		close(s->in_fd);
+	close(s->pidfd);
+	s->out.fd = (int)base;
+	s->err.fd = (int)base + 1;
+	s->in_fd = s->in_fd >= 0 ? (int)base + 2 : -1;
+	s->pidfd = ex->fallback ? (int)base + 3 : -1;
+	s->fixed = true;
+}
+
+void rj__close_stdin_fd(rj_executor *ex, struct rj__sbx *s)
+{
+	if (s->in_fd < 0)
+		return;
+	if (s->fixed) {
+		/* The program must see EOF now, not when the slot is reused. */
+		int none = -1;
+		io_uring_register_files_update(&ex->ring, (unsigned)s->in_fd, &none, 1);
+	} else {
+		close(s->in_fd);
+	}
+	s->in_fd = -1;
 }
 
 /* ---- killing ------------------------------------------------------------ */
@@ -147,8 +192,9 @@ static void kill_sandbox(struct rj__sbx *s, enum rj__kill why)
 {
 	if (s->kill == RJ__KILL_NONE)
 		s->kill = why;
-	if (s->pidfd >= 0 && !s->exited)
-		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+	/* Not reaped yet, so the pid is still this sandbox's init. */
+	if (s->pid > 0 && !s->exited)
+		kill(s->pid, SIGKILL);
 }
 
 /* ---- finishing a sandbox ------------------------------------------------- */
@@ -211,7 +257,7 @@ static void reap(struct rj__sbx *s)
 {
 	siginfo_t si;
 	memset(&s->ru, 0, sizeof s->ru);
-	long r = syscall(SYS_waitid, P_PIDFD, s->pidfd, &si, WEXITED | __WALL, &s->ru);
+	long r = syscall(SYS_waitid, P_PID, s->pid, &si, WEXITED | __WALL, &s->ru);
 	s->reaped_ok = r == 0;
 	s->si = si;
 	s->exited = true;
@@ -297,7 +343,7 @@ static void on_read(rj_executor *ex, struct rj__sbx *s, enum rj__op op, struct i
 	/* A read that emptied a full pipe: this program writes a lot. A
 	 * bigger pipe means fewer wakeups and completions per byte; only the
 	 * chatty ones pay for it, as pipe pages count against the user. */
-	if (cqe->res >= 64 * 1024 && !st->grown && st->fd >= 0) {
+	if (cqe->res >= 64 * 1024 && !st->grown && st->fd >= 0 && !s->fixed) {
 		st->grown = true;
 		fcntl(st->fd, F_SETPIPE_SZ, RJ__BIG_PIPE);
 	}
@@ -308,7 +354,9 @@ static void on_read(rj_executor *ex, struct rj__sbx *s, enum rj__op op, struct i
 	if (cqe->res == 0 || (cqe->res < 0 && cqe->res != -ENOBUFS && cqe->res != -EINTR &&
 			      cqe->res != -EAGAIN && cqe->res != -ECANCELED)) {
 		st->eof = true;
-		close(st->fd);
+		/* A fixed file is replaced when the slot is next used. */
+		if (!s->fixed)
+			close(st->fd);
 		st->fd = -1;
 		return;
 	}
@@ -341,9 +389,7 @@ static void on_write(rj_executor *ex, struct rj__sbx *s, int res)
 			return;
 		}
 		/* The reader is gone (EPIPE): nothing more will be read. */
-		if (s->in_fd >= 0)
-			close(s->in_fd);
-		s->in_fd = -1;
+		rj__close_stdin_fd(ex, s);
 		return;
 	}
 	if (s->in_off < s->in_len)

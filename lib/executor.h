@@ -12,7 +12,9 @@
 #define RJ__MAX_SLOTS (1u << 16) /* ids carry the slot in their low 16 bits */
 #define RJ__BUF_COUNT 64u
 #define RJ__BUF_SIZE (256u * 1024)
-#define RJ__BIG_PIPE (1u << 20)
+#define RJ__BIG_PIPE (256u * 1024)
+/* Registered (fixed) files per sandbox: stdout, stderr, stdin, pidfd. */
+#define RJ__FIXED_PER_SLOT 4u
 #define RJ__SMALL_STDIN (64u * 1024)
 
 /* What a completion is about: the low 8 bits of its user_data. */
@@ -53,6 +55,7 @@ struct rj__sbx {
 	bool exited;
 	bool reaped_ok;
 	bool deferred;       /* failed before a child existed */
+	bool fixed;          /* its fds are io_uring fixed files, not ours */
 	unsigned pending;    /* ops in flight that point into this slot */
 	uint64_t id;
 	void *user_data;
@@ -112,6 +115,7 @@ struct rj_executor {
 	struct io_uring_buf_ring *br;
 	char *bufs;
 	/* slots */
+	unsigned nfixed;     /* size of the ring's fixed file table */
 	struct rj__sbx **slots;
 	uint32_t nslots, slots_cap;
 	int free_head;
@@ -131,6 +135,10 @@ extern _Thread_local char rj__executor_new_error[RJ__ERRLEN];
 
 uint64_t rj__now_ns(void);
 struct io_uring_sqe *rj__sqe(rj_executor *ex);
+
+/* executor.c: move a new sandbox's fds into the ring's fixed table. */
+void rj__adopt_fds(rj_executor *ex, struct rj__sbx *s);
+void rj__close_stdin_fd(rj_executor *ex, struct rj__sbx *s);
 
 /* spawn.c */
 int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen);

@@ -52,6 +52,19 @@ static void raise_nofile(void)
 	}
 }
 
+/* The fixed file table holding the sandboxes' pipes; without it (an old
+ * kernel), they stay ordinary fds. */
+static void setup_fixed(rj_executor *ex)
+{
+	struct rlimit rl;
+	unsigned n = RJ__MAX_SLOTS * RJ__FIXED_PER_SLOT;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
+		n = (unsigned)rl.rlim_cur;
+	n -= n % RJ__FIXED_PER_SLOT;
+	if (n && io_uring_register_files_sparse(&ex->ring, n) == 0)
+		ex->nfixed = n;
+}
+
 static int setup_buffers(rj_executor *ex)
 {
 	size_t ring_bytes = RJ__BUF_COUNT * sizeof(struct io_uring_buf);
@@ -250,6 +263,8 @@ int rj_executor_new(rj_executor **out, const struct rj_executor_opts *o)
 		rj__fmt(ex->err, sizeof ex->err, "cannot register output buffers with io_uring (kernel 5.19 or later needed): %s", strerror(-r));
 	if (r == 0)
 		r = setup_host(ex, o);
+	if (r == 0)
+		setup_fixed(ex);
 	if (r < 0) {
 		/* No executor to ask: rj_executor_error(NULL) tells why. */
 		rj__fmt(rj__executor_new_error, sizeof rj__executor_new_error, "%s",
@@ -268,10 +283,10 @@ static void shutdown_all(rj_executor *ex)
 		struct rj__sbx *s = ex->slots[i];
 		if (!s->in_use || s->final_sent)
 			continue;
-		if (s->pidfd >= 0 && !s->exited) {
-			syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+		if (s->pid > 0 && !s->exited && !s->deferred) {
+			kill(s->pid, SIGKILL);
 			siginfo_t si;
-			while (syscall(SYS_waitid, P_PIDFD, s->pidfd, &si, WEXITED | __WALL, NULL) < 0 &&
+			while (syscall(SYS_waitid, P_PID, s->pid, &si, WEXITED | __WALL, NULL) < 0 &&
 			       errno == EINTR)
 				;
 		}
