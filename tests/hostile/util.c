@@ -49,10 +49,19 @@ rj_plan *prog_plan(const char *name, ...)
 	return p;
 }
 
+/* Copies of captured output stay reachable until the test process ends:
+ * a test may fail an assertion before it frees its outcome. */
+static char **kept;
+static size_t nkept;
+
 static char *dup_bytes(const char *data, size_t len)
 {
 	char *s = malloc(len + 1);
 	cr_assert(s);
+	char **k = realloc(kept, (nkept + 1) * sizeof *k);
+	cr_assert(k);
+	kept = k;
+	kept[nkept++] = s;
 	if (len)
 		memcpy(s, data, len);
 	s[len] = '\0';
@@ -91,11 +100,33 @@ void run_plan(const rj_plan *plan, struct outcome *o)
 	outcome_log("run", o);
 }
 
+/* The registry follows a buffer that moved (realloc). */
+static void track(char *old, char *now)
+{
+	for (size_t i = 0; old && i < nkept; i++)
+		if (kept[i] == old) {
+			kept[i] = now;
+			return;
+		}
+	char **k = realloc(kept, (nkept + 1) * sizeof *k);
+	cr_assert(k);
+	kept = k;
+	kept[nkept++] = now;
+}
+
+static void forget(char *p)
+{
+	for (size_t i = 0; p && i < nkept; i++)
+		if (kept[i] == p)
+			kept[i] = kept[--nkept];
+	free(p);
+}
+
 void outcome_free(struct outcome *o)
 {
-	free(o->out);
-	free(o->err);
-	free(o->live);
+	forget(o->out);
+	forget(o->err);
+	forget(o->live);
 	o->out = o->err = o->live = NULL;
 }
 
@@ -107,8 +138,10 @@ static void on_event(rj_executor *ex, const struct rj_event *ev, void *ctx)
 	struct session *s = ctx;
 	struct outcome *o = &s->o[(intptr_t)ev->user_data];
 	if (ev->type == RJ_EVENT_STDOUT) {
+		char *old = o->live;
 		char *l = realloc(o->live, o->live_len + ev->len + 1);
 		cr_assert(l);
+		track(old, l);
 		memcpy(l + o->live_len, ev->data, ev->len);
 		o->live = l;
 		o->live_len += ev->len;
