@@ -3,11 +3,16 @@
  * executor, beside a plain posix_spawn + waitpid pool running the same
  * program at the same concurrency in the same run.
  *
- *   throughput [-n RUNS] [-c CONC[,CONC...]] [-r REPEATS] [--json] [-- PROGRAM ARGS...]
+ *   throughput [-n RUNS] [-c CONC[,CONC...]] [-r REPEATS] [--only ringjail|baseline]
+ *              [--json] [-- PROGRAM ARGS...]
  *
  * Prints runs/s and spawn-to-end latency p50/p99 for both, the ratio of
  * the rates, and the median over REPEATS alternating rounds (this machine
  * is noisy: the ratio of medians is the figure to quote).
+ *
+ * --only runs one side: `--only baseline -- bwrap ... /bin/true` measures
+ * another sandbox through the same pool (run-all.sh does, for bubblewrap),
+ * and `--only ringjail` is for profiling ringjail alone.
  */
 #include <errno.h>
 #include <spawn.h>
@@ -170,10 +175,23 @@ static struct stats median(struct stats *s, unsigned k)
 	return m;
 }
 
+/* One side alone (--only): the same figures without a ratio. */
+static void print_one(bool json, const char *prog, unsigned conc, unsigned n, unsigned repeats,
+		      const char *who, const struct stats *m)
+{
+	if (json)
+		printf("{\"program\":\"%s\",\"conc\":%u,\"runs\":%u,\"repeats\":%u,"
+		       "\"%s\":{\"rate\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"failed\":%u}}\n", prog, conc,
+		       n, repeats, who, m->rate, m->p50_us, m->p99_us, m->failed);
+	else
+		printf("%-5u %-10s %10.0f %10.0f %10.0f%s\n", conc, who, m->rate, m->p50_us, m->p99_us,
+		       m->failed ? "  (some runs failed!)" : "");
+}
+
 int main(int argc, char **argv)
 {
 	unsigned n = 2000, repeats = 3, concs[16] = { 1, 4, 64 }, nconc = 3;
-	bool json = false;
+	bool json = false, do_base = true, do_rj = true;
 	char *dflt[] = { "/bin/true", NULL };
 	char **prog = dflt;
 	for (int i = 1; i < argc; i++) {
@@ -185,13 +203,22 @@ int main(int argc, char **argv)
 			nconc = 0;
 			for (char *t = strtok(argv[++i], ","); t && nconc < 16; t = strtok(NULL, ","))
 				concs[nconc++] = (unsigned)atoi(t);
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			i++;
+			do_base = !strcmp(argv[i], "baseline");
+			do_rj = !strcmp(argv[i], "ringjail");
+			if (!do_base && !do_rj) {
+				fprintf(stderr, "throughput: --only takes ringjail or baseline\n");
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
 		} else if (!strcmp(argv[i], "--")) {
 			prog = argv + i + 1;
 			break;
 		} else {
-			fprintf(stderr, "usage: throughput [-n RUNS] [-c C1,C2,..] [-r REPEATS] [--json] [-- PROGRAM ARGS...]\n");
+			fprintf(stderr, "usage: throughput [-n RUNS] [-c C1,C2,..] [-r REPEATS] [--only ringjail|baseline]\n"
+					"                  [--json] [-- PROGRAM ARGS...]\n");
 			return 2;
 		}
 	}
@@ -201,8 +228,8 @@ int main(int argc, char **argv)
 	}
 	struct rj_ctx c = { calloc(n, sizeof(double)), calloc(n, sizeof(double)), 0, 0 };
 	struct rj_executor_opts o = { .on_event = on_event, .ctx = &c, .ring_entries = 1024 };
-	rj_executor *ex;
-	int r = rj_executor_new(&ex, &o);
+	rj_executor *ex = NULL;
+	int r = do_rj ? rj_executor_new(&ex, &o) : 0;
 	if (r < 0) {
 		fprintf(stderr, "throughput: cannot create an executor: %s\n", rj_executor_error(NULL));
 		return 1;
@@ -218,11 +245,14 @@ int main(int argc, char **argv)
 		struct stats b[64], s[64];
 		/* Alternate the two, so drift on a noisy machine hits both. */
 		for (unsigned i = 0; i < repeats; i++) {
-			b[i] = run_baseline(prog, n, concs[k]);
-			s[i] = run_ringjail(ex, &c, plan, n, concs[k]);
+			b[i] = do_base ? run_baseline(prog, n, concs[k]) : (struct stats){ 0 };
+			s[i] = do_rj ? run_ringjail(ex, &c, plan, n, concs[k]) : (struct stats){ 0 };
 		}
 		struct stats mb = median(b, repeats), ms = median(s, repeats);
-		if (json) {
+		if (!do_base || !do_rj) {
+			print_one(json, prog[0], concs[k], n, repeats, do_base ? "baseline" : "ringjail",
+				  do_base ? &mb : &ms);
+		} else if (json) {
 			printf("{\"program\":\"%s\",\"conc\":%u,\"runs\":%u,\"repeats\":%u,"
 			       "\"baseline\":{\"rate\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f},"
 			       "\"ringjail\":{\"rate\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"failed\":%u},"
@@ -236,7 +266,8 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	rj_plan_free(plan);
-	rj_executor_free(ex);
+	if (ex)
+		rj_executor_free(ex);
 	free(c.t0);
 	free(c.lat);
 	return 0;
