@@ -93,21 +93,29 @@ static int open_stdin(rj_executor *ex, struct rj__sbx *s, int *child_fd, char *e
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	*child_fd = p[0];
+	size_t off = 0;
 	if (pol->stdin_len <= RJ__SMALL_STDIN && !pol->stdin_open) {
-		/* Written before the child exists, so no fd stays in flight. */
-		size_t off = 0;
+		/* Written before the child exists, so no fd stays in flight.
+		 * Never blocking: a user over its pipe quota gets one-page
+		 * pipes, and nobody reads yet; what does not fit goes through
+		 * the ring like a large stdin. */
+		fcntl(p[1], F_SETFL, O_NONBLOCK);
 		while (off < pol->stdin_len) {
 			ssize_t n = write(p[1], pol->stdin_data + off, pol->stdin_len - off);
 			if (n <= 0)
 				break;
 			off += (size_t)n;
 		}
-		close(p[1]);
-		return 0;
+		if (off == pol->stdin_len) {
+			close(p[1]);
+			return 0;
+		}
+		fcntl(p[1], F_SETFL, 0);
 	}
 	s->in_fd = p[1];
 	s->in_data = pol->stdin_data;
 	s->in_len = pol->stdin_len;
+	s->in_off = off;
 	s->in_close = !pol->stdin_open;
 	return 0;
 }
