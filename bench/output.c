@@ -2,15 +2,18 @@
  * bench/output: how fast a sandbox's stdout reaches the caller, beside a
  * plain pipe read by this process in the same run.
  *
- *   output [-b BYTES] [-r REPEATS] [--head] [--only ringjail|baseline] [--json]
+ *   output [-b BYTES] [-r REPEATS] [-s READ_SIZE] [--head] [--only ringjail|baseline]
+ *          [--json]
  *
  * The writer (progs/writer: 64 KiB write() calls; with --head, `head -c
  * BYTES /dev/zero` instead) writes BYTES (default 1 GiB) to stdout.
  * ringjail: the sandbox's STDOUT events are counted, nothing copied (no
  * capture), under a 2 GiB output limit and a 60 s wall limit. Baseline:
- * the same writer posix_spawned with its stdout on a pipe that this
- * process drains with a plain read() loop into one 64 KiB buffer (the
- * size of ringjail's provided buffers), counting bytes. Both are timed
+ * the same writer posix_spawned with its stdout on a default-sized pipe
+ * (64 KiB) that this process drains with a plain read() loop, READ_SIZE
+ * bytes at a time (default 256 KiB, the size of ringjail's provided
+ * buffers; a read can return more than the pipe holds when the writer
+ * refills it meanwhile), counting bytes. Both are timed
  * from the spawn call to the last byte and the program's end. REPEATS
  * alternating rounds (default 3); the medians and their ratio (the goal is
  * ringjail >= 0.7 x the pipe). Latency: the gap between two deliveries
@@ -30,10 +33,11 @@
 
 extern char **environ;
 
-#define CHUNK (64u * 1024)
+#define MAX_READ (4u << 20)
 #define MAX_GAPS (1u << 22)
 
 static bool json;
+static size_t read_size = 256u * 1024; /* the baseline's read() size */
 
 struct xfer {
 	double secs, mbps, gap_p50_us, gap_p99_us;
@@ -73,7 +77,7 @@ static void gap_finish(struct gaps *g, struct xfer *x, uint64_t want)
 
 static struct xfer run_pipe(char *const argv[], uint64_t want, struct gaps *g)
 {
-	static char buf[CHUNK];
+	static char buf[MAX_READ];
 	struct xfer x = { .ok = true };
 	int p[2];
 	pid_t pid;
@@ -95,7 +99,7 @@ static struct xfer run_pipe(char *const argv[], uint64_t want, struct gaps *g)
 		exit(1);
 	}
 	for (;;) {
-		ssize_t n = read(p[0], buf, sizeof buf);
+		ssize_t n = read(p[0], buf, read_size);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -190,15 +194,15 @@ static void report(const char *what, uint64_t bytes, unsigned k, const struct xf
 	for (unsigned i = 0; i < k; i++)
 		bad += !b[i].ok + !s[i].ok;
 	if (json) {
-		printf("{\"bench\":\"output\",\"writer\":\"%s\",\"bytes\":%llu,\"repeats\":%u,\"baseline_reader\":\"read() loop, 64 KiB\","
+		printf("{\"bench\":\"output\",\"writer\":\"%s\",\"bytes\":%llu,\"repeats\":%u,\"baseline_read_size\":%zu,"
 		       "\"baseline\":{\"mb_s\":%.1f,\"gap_p50_us\":%.1f,\"gap_p99_us\":%.1f,\"deliveries\":%u},"
 		       "\"ringjail\":{\"mb_s\":%.1f,\"gap_p50_us\":%.1f,\"gap_p99_us\":%.1f,\"events\":%u},"
-		       "\"ratio\":%.3f,\"failed\":%u}\n", what, (unsigned long long)bytes, k, bm, b50, b99,
+		       "\"ratio\":%.3f,\"failed\":%u}\n", what, (unsigned long long)bytes, k, read_size, bm, b50, b99,
 		       b[k - 1].deliveries, sm, s50, s99, s[k - 1].deliveries, sm / bm, bad);
 		return;
 	}
-	printf("output: %llu bytes from %s, median of %u rounds (baseline: read() loop, 64 KiB buffer)\n",
-	       (unsigned long long)bytes, what, k);
+	printf("output: %llu bytes from %s, median of %u rounds (baseline: read() loop, %zu-byte reads)\n",
+	       (unsigned long long)bytes, what, k, read_size);
 	printf("%-9s %9s %9s %9s %11s %7s\n", "who", "MB/s", "gap_p50", "gap_p99", "deliveries", "ratio");
 	printf("%-9s %9.0f %9.1f %9.1f %11u\n", "baseline", bm, b50, b99, b[k - 1].deliveries);
 	printf("%-9s %9.0f %9.1f %9.1f %11u %7.3f%s\n", "ringjail", sm, s50, s99, s[k - 1].deliveries, sm / bm,
@@ -224,6 +228,8 @@ int main(int argc, char **argv)
 			bytes = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "-r") && i + 1 < argc)
 			repeats = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-s") && i + 1 < argc)
+			read_size = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--head"))
 			head = true;
 		else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
@@ -233,12 +239,13 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--json"))
 			json = true;
 		else {
-			fprintf(stderr, "usage: output [-b BYTES] [-r REPEATS] [--head] [--only ringjail|baseline] [--json]\n");
+			fprintf(stderr, "usage: output [-b BYTES] [-r REPEATS] [-s READ_SIZE] [--head] [--only ringjail|baseline] "
+					"[--json]\n");
 			return 2;
 		}
 	}
-	if (!bytes || !repeats || repeats > 64 || (!do_base && !do_rj)) {
-		fprintf(stderr, "output: bad -b or -r (1-64)\n");
+	if (!bytes || !repeats || repeats > 64 || (!do_base && !do_rj) || !read_size || read_size > MAX_READ) {
+		fprintf(stderr, "output: bad -b, -r (1-64) or -s (1 to %u)\n", MAX_READ);
 		return 2;
 	}
 	char n[32];
