@@ -67,6 +67,9 @@ else
 fi
 step limits "$bin/limits" $limits_args
 step output "$bin/output" $output_args
+# The same with the writer and the reader on one CPU: the pipe's rate
+# depends on where the two run more than on anything else (see output.c).
+step output_pinned "$bin/output" $output_args --pin 0
 step cpu "$bin/cpu" $cpu_args
 # Last: 4,096 sandboxes leave the kernel tearing down cgroups and namespaces
 # for a while after them, which slowed the next program's baseline.
@@ -94,7 +97,7 @@ built=$(date -u -r "$build/lib/libringjail.a" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null ||
 		"$(uname -r)" "$(nproc)"
 	printf '"head":"%s","lib_files_changed_since_head":%s,"lib_built":"%s","quick":%s' "$commit" \
 		"$dirty" "$built" "$([ "$quick" = 1 ] && echo true || echo false)"
-	for p in throughput bwrap limits scaling output cpu; do
+	for p in throughput bwrap limits output output_pinned cpu scaling; do
 		printf ',"%s":' "$p"
 		array "$out/$p.jsonl"
 	done
