@@ -264,10 +264,17 @@ static int op_bindfd(const struct rj__child_args *a, const struct rj__mop *op, c
 	return setattr(dst, bind_attrs(op->flags), AT_RECURSIVE);
 }
 
+/* Where the root being built lives: on the prepared path we are in it
+ * already; otherwise it is the mount point we build it on. */
+static const char *root_of(const struct rj__child_args *a)
+{
+	return a->mnt0_fd >= 0 ? "" : a->root_dir;
+}
+
 static int replay(const struct rj__child_args *a, const struct rj__mop *op)
 {
 	char dst[PATH_BUF];
-	join(dst, a->mnt0_fd >= 0 ? "" : a->root_dir, op->dst);
+	join(dst, root_of(a), op->dst);
 	switch (op->kind) {
 	case RJ__MOP_DIR:
 		return mkdir_p(dst, 0755);
@@ -325,7 +332,7 @@ static void write_files(const struct rj__child_args *a)
 	const struct rj__policy *pol = a->pol;
 	char dst[PATH_BUF];
 	char box[PATH_BUF];
-	join(box, a->mnt0_fd >= 0 ? "" : a->root_dir, "box");
+	join(box, root_of(a), "box");
 	for (size_t i = 0; i < pol->nfiles; i++) {
 		join(dst, box, pol->files[i].path);
 		int r = op_write(dst, pol->files[i].data, pol->files[i].len, pol->files[i].mode);

@@ -18,8 +18,6 @@
 
 #include "executor.h"
 
-#define OP_READ_MULTISHOT 49
-#define OP_WAITID 50
 #define BGID 0
 
 uint64_t rj__now_ns(void)
@@ -60,7 +58,7 @@ static int arm_read(rj_executor *ex, struct rj__sbx *s, enum rj__op op)
 	if (ex->fallback)
 		io_uring_prep_read(sqe, st->fd, NULL, RJ__BUF_SIZE, 0);
 	else
-		io_uring_prep_rw(OP_READ_MULTISHOT, sqe, st->fd, NULL, 0, 0);
+		io_uring_prep_rw(RJ__OP_READ_MULTISHOT, sqe, st->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT | (s->fixed ? IOSQE_FIXED_FILE : 0);
 	sqe->buf_group = BGID;
 	io_uring_sqe_set_data64(sqe, rj__ud(s, op));
@@ -83,7 +81,7 @@ static int arm_wait(rj_executor *ex, struct rj__sbx *s)
 		 * waitid system call, which also returns the rusage. By pid:
 		 * our child, never reaped by anyone else (no exit signal), so
 		 * the pid stays ours until we reap it. */
-		io_uring_prep_rw(OP_WAITID, sqe, s->pid, NULL, P_PID, (uint64_t)(uintptr_t)&s->si);
+		io_uring_prep_rw(RJ__OP_WAITID, sqe, s->pid, NULL, P_PID, (uint64_t)(uintptr_t)&s->si);
 		sqe->file_index = WEXITED | WNOWAIT | __WALL;
 	}
 	io_uring_sqe_set_data64(sqe, rj__ud(s, RJ__OP_WAIT));

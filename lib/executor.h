@@ -16,6 +16,9 @@
 /* Registered (fixed) files per sandbox: stdout, stderr, stdin, pidfd. */
 #define RJ__FIXED_PER_SLOT 4u
 #define RJ__SMALL_STDIN (64u * 1024)
+/* Opcodes newer than liburing 2.3's headers, prepared by number. */
+#define RJ__OP_READ_MULTISHOT 49
+#define RJ__OP_WAITID 50
 
 /* What a completion is about: the low 8 bits of its user_data. */
 enum rj__op {

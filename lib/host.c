@@ -19,8 +19,6 @@
 
 _Thread_local char rj__executor_new_error[RJ__ERRLEN];
 
-#define OP_READ_MULTISHOT 49
-#define OP_WAITID 50
 
 static bool want_fallback(const struct rj_executor_opts *o, struct io_uring *ring)
 {
@@ -33,8 +31,8 @@ static bool want_fallback(const struct rj_executor_opts *o, struct io_uring *rin
 	if ((o->flags & RJ_EXECUTOR_FALLBACK) || (env && env[0] == '1'))
 		return true;
 	struct io_uring_probe *probe = io_uring_get_probe_ring(ring);
-	bool ok = probe && io_uring_opcode_supported(probe, OP_WAITID) &&
-		  io_uring_opcode_supported(probe, OP_READ_MULTISHOT);
+	bool ok = probe && io_uring_opcode_supported(probe, RJ__OP_WAITID) &&
+		  io_uring_opcode_supported(probe, RJ__OP_READ_MULTISHOT);
 	if (probe)
 		io_uring_free_probe(probe);
 	return !ok;

@@ -360,6 +360,15 @@ static int append(struct view *v, const struct view *from, bool devices)
 	return 0;
 }
 
+/* The system binds, the seal that makes the root and them read-only, and
+ * the device nodes bound after it (writable, not nodev). */
+static int append_sealed(struct view *v)
+{
+	if (append(v, &host_binds, false) < 0 || !view_add(v, RJ__MOP_SEAL, NULL, ""))
+		return -ENOMEM;
+	return append(v, &host_binds, true);
+}
+
 /* The mount plan: everything created in the root first, then the system
  * binds, one seal that makes all of it read-only, and then what stays
  * writable: the workspace, /tmp, the device nodes, the caller's mounts
@@ -375,8 +384,7 @@ static int build_mops(struct rj__policy *pol)
 		if (!in_writable(pol->mounts[i].box + 1) &&
 		    !view_add(&v, RJ__MOP_DIR, NULL, pol->mounts[i].box + 1))
 			goto nomem;
-	if (append(&v, &host_binds, false) < 0 || !view_add(&v, RJ__MOP_SEAL, NULL, "") ||
-	    append(&v, &host_binds, true) < 0)
+	if (append_sealed(&v) < 0)
 		goto nomem;
 	/* What follows is made anew for every run; what precedes is the same
 	 * for every plan whose mounts lie in /box or /tmp, which the prepared
@@ -445,9 +453,7 @@ fail:
 int rj__host_mops(struct rj__mop **ops, size_t *n)
 {
 	struct view v = { 0 };
-	if (!host_view_get() || append(&v, &host_prep, false) < 0 ||
-	    append(&v, &host_binds, false) < 0 || !view_add(&v, RJ__MOP_SEAL, NULL, "") ||
-	    append(&v, &host_binds, true) < 0) {
+	if (!host_view_get() || append(&v, &host_prep, false) < 0 || append_sealed(&v) < 0) {
 		free(v.ops);
 		return -ENOMEM;
 	}
