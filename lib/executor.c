@@ -135,9 +135,8 @@ static void arm_write(rj_executor *ex, struct rj__sbx *s)
 	struct io_uring_sqe *sqe = rj__sqe(ex);
 	if (!sqe)
 		return;
+	/* stdin's write end is never a fixed file: see rj__adopt_fds. */
 	io_uring_prep_write(sqe, s->in_fd, data, (unsigned)(len > (1u << 30) ? 1u << 30 : len), 0);
-	if (s->fixed)
-		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, rj__ud(s, RJ__OP_IN));
 	s->in_busy = true;
 	s->pending++;
@@ -154,33 +153,31 @@ void rj__adopt_fds(rj_executor *ex, struct rj__sbx *s)
 	unsigned base = s->index * RJ__FIXED_PER_SLOT;
 	if (base + RJ__FIXED_PER_SLOT > ex->nfixed)
 		return;
-	int fds[RJ__FIXED_PER_SLOT] = { s->out.fd, s->err.fd, s->in_fd, ex->fallback ? s->pidfd : -1 };
+	/* stdin's write end stays in our own table. The program sees end of
+	 * file only once the kernel lets go of that end, and older kernels
+	 * (6.1 and 6.12 among them; 6.18 does not) let go of a file removed
+	 * from the fixed table only once every fixed-file request in flight
+	 * at that moment has completed, this sandbox's own output reads and
+	 * pidfd poll among them: the program would wait for ever. */
+	int fds[RJ__FIXED_PER_SLOT] = { s->out.fd, s->err.fd, ex->fallback ? s->pidfd : -1 };
 	/* -1 entries also drop what the slot's last sandbox left there. */
 	if (io_uring_register_files_update(&ex->ring, base, fds, RJ__FIXED_PER_SLOT) < 0)
 		return;
 	close(s->out.fd);
 	close(s->err.fd);
-	if (s->in_fd >= 0)
-		close(s->in_fd);
 	close(s->pidfd);
 	s->out.fd = (int)base;
 	s->err.fd = (int)base + 1;
-	s->in_fd = s->in_fd >= 0 ? (int)base + 2 : -1;
-	s->pidfd = ex->fallback ? (int)base + 3 : -1;
+	s->pidfd = ex->fallback ? (int)base + 2 : -1;
 	s->fixed = true;
 }
 
 void rj__close_stdin_fd(rj_executor *ex, struct rj__sbx *s)
 {
+	(void)ex;
 	if (s->in_fd < 0)
 		return;
-	if (s->fixed) {
-		/* The program must see EOF now, not when the slot is reused. */
-		int none = -1;
-		io_uring_register_files_update(&ex->ring, (unsigned)s->in_fd, &none, 1);
-	} else {
-		close(s->in_fd);
-	}
+	close(s->in_fd);
 	s->in_fd = -1;
 }
 
