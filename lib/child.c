@@ -13,32 +13,19 @@
  *           seccomp (the last thing before execve) and executes argv.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/futex.h>
 #include <linux/mount.h>
 #include <sched.h>
-#include <signal.h>
 #include <string.h>
-#include <grp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
+#include "sys.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
-#ifndef SYS_move_mount
-#define SYS_move_mount 429
 #endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
@@ -53,9 +40,7 @@ static char prog_stack[PROG_STACK] __attribute__((aligned(16)));
 
 static void stamp(struct rj__shm *shm, int i)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	shm->t[i] = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	sys_clock_ns(&shm->t[i]);
 }
 
 static _Noreturn void die(struct rj__shm *shm, int stage, int err, int detail)
@@ -64,7 +49,7 @@ static _Noreturn void die(struct rj__shm *shm, int stage, int err, int detail)
 	shm->err = err ? err : EPERM;
 	shm->detail = detail;
 	atomic_store(&shm->state, RJ__SHM_FAILED);
-	_exit(127);
+	sys_exit(127);
 }
 
 /* ---- small string helpers (no libc formatting here) ------------------ */
@@ -99,29 +84,54 @@ static void join(char *out, const char *root, const char *rel)
 	s_cat(out, at, rel);
 }
 
-static int mkdir_p(char *path, unsigned mode)
+/* mkdir -p of `path`, whose first `skip` bytes name a directory we trust
+ * (the root being built), refusing to pass through a symbolic link below
+ * it: a kept workdir (/box) may hold links an earlier run planted, and a
+ * mount point or a file made through one would land outside the sandbox's
+ * tree. The program is not running yet, so nothing changes the tree
+ * between this walk and the use of the path that follows it. */
+static int mkdir_beneath(char *path, size_t skip, unsigned mode)
 {
-	for (char *c = path + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		int r = mkdir(path, 0755);
-		*c = '/';
-		if (r < 0 && errno != EEXIST)
-			return -errno;
-	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
+	char save = path[skip];
+	path[skip] = '\0';
+	int dir = sys_open(skip ? path : "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	path[skip] = save;
+	if (dir < 0)
 		return -errno;
-	return 0;
+	int r = 0;
+	char *c = path + skip;
+	while (!r) {
+		while (*c == '/')
+			c++;
+		if (!*c)
+			break;
+		char *end = c;
+		while (*end && *end != '/')
+			end++;
+		char sep = *end;
+		*end = '\0';
+		if (sys_mkdirat(dir, c, sep ? 0755 : mode) < 0 && errno != EEXIST)
+			r = -errno;
+		int next = r ? -1 : sys_openat(dir, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (!r && next < 0)
+			r = -errno;
+		*end = sep;
+		sys_close(dir);
+		dir = next;
+		c = end;
+	}
+	if (dir >= 0)
+		sys_close(dir);
+	return r;
 }
 
-static int mkparent(char *path)
+static int mkparent(char *path, size_t skip)
 {
 	char *slash = strrchr(path, '/');
-	if (!slash || slash == path)
+	if (!slash || (size_t)(slash - path) <= skip)
 		return 0;
 	*slash = '\0';
-	int r = mkdir_p(path, 0755);
+	int r = mkdir_beneath(path, skip, 0755);
 	*slash = '/';
 	return r;
 }
@@ -141,85 +151,92 @@ static void setup_fds(const struct rj__child_args *a)
 	/* Move the three above 2 first: one of them may already be 0, 1 or 2
 	 * when the embedding process had closed its own stdio. */
 	for (int i = 0; i < 3; i++)
-		if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3)) < 0)
+		if ((tmp[i] = sys_fcntl(src[i], F_DUPFD_CLOEXEC, 3)) < 0)
 			die(a->shm, RJ_STAGE_STDIO, errno, i);
 	for (int i = 0; i < 3; i++)
-		if (dup2(tmp[i], i) < 0)
+		if (sys_dup3(tmp[i], i, 0) < 0)
 			die(a->shm, RJ_STAGE_STDIO, errno, i);
 	/* Every inherited descriptor of the executor is O_CLOEXEC already;
 	 * marking the rest as well covers those an embedding program opened
 	 * without it. init closes them all once the program runs. */
-	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Our copy of the lifeline's write end would keep it from ever
+	 * reporting the executor's death to us. */
+	if (a->lifeline_wr >= 0)
+		sys_close(a->lifeline_wr);
 }
 
+/* The parent blocked every signal around clone3, so no handler of the
+ * embedding program ran here; now every disposition goes back to the
+ * default. SIGCHLD stays blocked: init reads it from a signalfd. */
 static void reset_signals(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (int s = 1; s < NSIG; s++)
+	for (int s = 1; s <= 64; s++)
 		if (s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &sa, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+			sys_sig_default(s);
+	sys_sigmask(SIG_SETMASK, rj__sigbit(SIGCHLD));
 }
 
 /* ---- the mount namespace ---------------------------------------------- */
 
 /* attrs == 0: no mount_setattr (the seal, or the source's flags, apply). */
-static int op_bind(const char *src, char *dst, uint64_t attrs, bool is_file)
+static int op_bind(const char *src, char *dst, size_t skip, uint64_t attrs, bool is_file)
 {
-	int r = is_file ? 0 : mkdir_p(dst, 0755);
+	int r = is_file ? 0 : mkdir_beneath(dst, skip, 0755);
 	if (r < 0)
 		return r;
-	if (mount(src, dst, NULL, MS_BIND | (is_file ? 0 : MS_REC), NULL) < 0)
+	if (sys_mount(src, dst, NULL, MS_BIND | (is_file ? 0 : MS_REC), NULL) < 0)
 		return -errno;
 	return attrs ? setattr(dst, attrs, AT_RECURSIVE) : 0;
 }
 
-static int op_file(char *dst)
+static int op_file(char *dst, size_t skip)
 {
-	int r = mkparent(dst);
+	int r = mkparent(dst, skip);
 	if (r < 0)
 		return r;
-	int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = sys_open(dst, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
-	close(fd);
+	sys_close(fd);
 	return 0;
 }
 
 /* owner: the sandbox's id as seen by whoever mounts (1000 inside the
- * sandbox's user namespace, its host id on the prepared path). */
-static int op_tmpfs(char *dst, uint64_t size, unsigned mode, uint32_t owner)
+ * sandbox's user namespace, its host id on the prepared path). It is
+ * given with a chown, not a uid= option, which /proc/self/mountinfo
+ * would show to the program (its host id, on the prepared path). */
+static int op_tmpfs(char *dst, size_t skip, uint64_t size, unsigned mode, uint32_t owner)
 {
 	char opts[PATH_BUF];
 	size_t at = s_cat(opts, 0, "size=");
 	at = s_num(opts, at, size, 10);
 	at = s_cat(opts, at, ",mode=");
-	at = s_num(opts, at, mode, 8);
-	at = s_cat(opts, at, ",uid=");
-	at = s_num(opts, at, owner, 10);
-	at = s_cat(opts, at, ",gid=");
-	at = s_num(opts, at, owner, 10);
-	int r = mkdir_p(dst, 0755);
+	s_num(opts, at, mode, 8);
+	int r = mkdir_beneath(dst, skip, 0755);
 	if (r < 0)
 		return r;
-	return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ? -errno : 0;
+	if (sys_mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return -errno;
+	return sys_fchownat(AT_FDCWD, dst, owner, owner, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
-static int op_write(char *dst, const char *data, size_t len, unsigned mode)
+/* A file, always a new one: whatever an earlier run left under that name
+ * in a kept workdir (a link, a fifo, a file with other links) is removed
+ * first, never opened. */
+static int op_write(char *dst, size_t skip, const char *data, size_t len, unsigned mode)
 {
-	int r = mkparent(dst);
+	int r = mkparent(dst, skip);
 	if (r < 0)
 		return r;
-	int fd = open(dst, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (sys_unlinkat(AT_FDCWD, dst, 0) < 0 && errno != ENOENT)
+		return -errno;
+	int fd = sys_open(dst, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
+		ssize_t n = sys_write(fd, data + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -228,9 +245,9 @@ static int op_write(char *dst, const char *data, size_t len, unsigned mode)
 		}
 		done += (size_t)n;
 	}
-	if (r == 0 && fchmod(fd, mode) < 0)
+	if (r == 0 && sys_fchmod(fd, mode) < 0)
 		r = -errno;
-	close(fd);
+	sys_close(fd);
 	return r;
 }
 
@@ -249,14 +266,14 @@ static uint64_t bind_attrs(unsigned flags)
  * would be looked up with the sandbox's id, which may not reach it.
  * Rootless, the sandbox's id is the caller's, so the path is looked up
  * with the same permissions. */
-static int op_bindfd(const struct rj__child_args *a, const struct rj__mop *op, char *dst)
+static int op_bindfd(const struct rj__child_args *a, const struct rj__mop *op, char *dst, size_t skip)
 {
 	bool wd = op->arg == UINT64_MAX;
 	int fd = wd ? a->workdir_fd : a->mount_fds[op->arg];
 	if (fd < 0)
-		return op_bind(wd ? a->pol->workdir : a->pol->mounts[op->arg].host, dst,
+		return op_bind(wd ? a->pol->workdir : a->pol->mounts[op->arg].host, dst, skip,
 			       bind_attrs(op->flags), false);
-	int r = mkdir_p(dst, 0755);
+	int r = mkdir_beneath(dst, skip, 0755);
 	if (r < 0)
 		return r;
 	if (syscall(SYS_move_mount, fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -274,34 +291,35 @@ static const char *root_of(const struct rj__child_args *a)
 static int replay(const struct rj__child_args *a, const struct rj__mop *op)
 {
 	char dst[PATH_BUF];
+	size_t skip = strlen(root_of(a));
 	join(dst, root_of(a), op->dst);
 	switch (op->kind) {
 	case RJ__MOP_DIR:
-		return mkdir_p(dst, 0755);
+		return mkdir_beneath(dst, skip, 0755);
 	case RJ__MOP_FILE:
-		return op_file(dst);
+		return op_file(dst, skip);
 	case RJ__MOP_BIND:
-		return op_bind(op->src, dst, 0, false);
+		return op_bind(op->src, dst, skip, 0, false);
 	case RJ__MOP_BINDFILE:
 		/* Device nodes, bound after the seal: writable, no nodev. */
-		return op_bind(op->src, dst, 0, true);
+		return op_bind(op->src, dst, skip, 0, true);
 	case RJ__MOP_BINDFD:
-		return op_bindfd(a, op, dst);
+		return op_bindfd(a, op, dst, skip);
 	case RJ__MOP_SYMLINK: {
-		int r = mkparent(dst);
-		return r < 0 ? r : symlink(op->src, dst) < 0 ? -errno : 0;
+		int r = mkparent(dst, skip);
+		return r < 0 ? r : sys_symlinkat(op->src, AT_FDCWD, dst) < 0 ? -errno : 0;
 	}
 	case RJ__MOP_TMPFS:
-		return op_tmpfs(dst, op->arg, op->mode, a->mnt0_fd >= 0 ? a->host_id : RJ__BOX_UID);
+		return op_tmpfs(dst, skip, op->arg, op->mode, a->mnt0_fd >= 0 ? a->host_id : RJ__BOX_UID);
 	case RJ__MOP_WRITE:
-		return op_write(dst, op->data, op->len, op->mode);
+		return op_write(dst, skip, op->data, op->len, op->mode);
 	case RJ__MOP_SEAL:
 		/* One call makes the root and every system bind read-only,
 		 * nosuid and nodev. */
 		return setattr(a->root_dir, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 			       AT_RECURSIVE);
 	case RJ__MOP_PROC:
-		return mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? -errno : 0;
+		return sys_mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? -errno : 0;
 	}
 	return -EINVAL;
 }
@@ -319,9 +337,9 @@ static void build_root(const struct rj__child_args *a)
 {
 	struct rj__shm *shm = a->shm;
 	/* Nothing we mount may propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (sys_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die(shm, RJ_STAGE_MOUNTS, errno, -1);
-	if (mount("tmpfs", a->root_dir, "tmpfs", MS_NOSUID | MS_NODEV,
+	if (sys_mount("tmpfs", a->root_dir, "tmpfs", MS_NOSUID | MS_NODEV,
 		  "size=1m,nr_inodes=4096,mode=0755") < 0)
 		die(shm, RJ_STAGE_MOUNTS, errno, -2);
 	replay_range(a, 0, a->pol->nmops);
@@ -335,7 +353,8 @@ static void write_files(const struct rj__child_args *a)
 	join(box, root_of(a), "box");
 	for (size_t i = 0; i < pol->nfiles; i++) {
 		join(dst, box, pol->files[i].path);
-		int r = op_write(dst, pol->files[i].data, pol->files[i].len, pol->files[i].mode);
+		int r = op_write(dst, strlen(root_of(a)), pol->files[i].data, pol->files[i].len,
+				 pol->files[i].mode);
 		if (r < 0)
 			die(a->shm, RJ_STAGE_FILES, -r, (int)i);
 	}
@@ -343,12 +362,12 @@ static void write_files(const struct rj__child_args *a)
 
 static void enter_root(const struct rj__child_args *a)
 {
-	if (chdir(a->root_dir) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+	if (sys_chdir(a->root_dir) < 0 || sys_pivot_root(".", ".") < 0)
 		die(a->shm, RJ_STAGE_MOUNTS, errno, -4);
 	/* The old root now sits on top of the new one: detach it. */
-	if (umount2(".", MNT_DETACH) < 0)
+	if (sys_umount2(".", MNT_DETACH) < 0)
 		die(a->shm, RJ_STAGE_MOUNTS, errno, -5);
-	if (chdir(a->pol->cwd) < 0)
+	if (sys_chdir(a->pol->cwd) < 0)
 		die(a->shm, RJ_STAGE_CHDIR, errno, 0);
 }
 
@@ -360,7 +379,7 @@ static int set_rlimit(int res, uint64_t soft, uint64_t hard)
 		soft == RJ_UNLIMITED ? RLIM_INFINITY : soft,
 		hard == RJ_UNLIMITED ? RLIM_INFINITY : hard,
 	};
-	return setrlimit(res, &rl) < 0 ? -errno : 0;
+	return sys_prlimit(res, &rl) < 0 ? -errno : 0;
 }
 
 static int apply_rlimits(const struct rj__child_args *a)
@@ -372,6 +391,9 @@ static int apply_rlimits(const struct rj__child_args *a)
 	r |= set_rlimit(RLIMIT_NOFILE, l[RJ_LIMIT_OPEN_FILES], l[RJ_LIMIT_OPEN_FILES]);
 	r |= set_rlimit(RLIMIT_FSIZE, l[RJ_LIMIT_FSIZE], l[RJ_LIMIT_FSIZE]);
 	r |= set_rlimit(RLIMIT_STACK, l[RJ_LIMIT_STACK], l[RJ_LIMIT_STACK]);
+	/* mlock is refused by the filter, but mmap(MAP_LOCKED) and SHM_LOCK
+	 * are not: no locked memory at all. */
+	r |= set_rlimit(RLIMIT_MEMLOCK, 0, 0);
 	/* The kernel's backstop behind the executor's own CPU timer. */
 	r |= set_rlimit(RLIMIT_CPU, cpu_s, cpu_s + 1);
 	if (!a->cg_pids)
@@ -390,7 +412,7 @@ static int exec_program(const struct rj__policy *pol)
 {
 	const char *prog = pol->argv[0];
 	if (strchr(prog, '/') || !pol->path_env) {
-		execve(prog, pol->argv, pol->envp);
+		sys_execve(prog, pol->argv, pol->envp);
 		return errno;
 	}
 	int err = ENOENT;
@@ -403,7 +425,7 @@ static int exec_program(const struct rj__policy *pol)
 			memcpy(path, p, n);
 			path[n] = '/';
 			strcpy(path + n + 1, prog);
-			execve(path, pol->argv, pol->envp);
+			sys_execve(path, pol->argv, pol->envp);
 			if (errno != ENOENT && errno != ENOTDIR)
 				err = errno;
 		}
@@ -417,13 +439,16 @@ static int program_main(void *arg)
 	const struct rj__child_args *a = arg;
 	struct rj__shm *shm = a->shm;
 	int r;
+	/* init keeps SIGCHLD blocked for its signalfd; the mask would
+	 * survive execve, so the program starts with none blocked. */
+	sys_sigmask(SIG_SETMASK, 0);
 	if ((r = apply_rlimits(a)) < 0)
 		die(shm, RJ_STAGE_RLIMITS, -r, 0);
 	if (a->landlock_abi > 0 && (r = rj__landlock_apply(a->pol, a->landlock_abi, a->landlock_scope)) < 0)
 		die(shm, RJ_STAGE_LANDLOCK, -r, 0);
 	if ((r = rj__caps_drop_all()) < 0)
 		die(shm, RJ_STAGE_CAPS, -r, 0);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(shm, RJ_STAGE_NO_NEW_PRIVS, errno, 0);
 	/* seccomp is the last step before execve (bubblewrap's order). */
 	if (syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &a->pol->bpf) < 0)
@@ -440,43 +465,78 @@ static void wait_for_go(struct rj__shm *shm)
 	 * covers a parent that died before we set it. */
 	struct timespec ts = { 10, 0 };
 	while (atomic_load(&shm->go) == 0) {
-		long r = syscall(SYS_futex, &shm->go, FUTEX_WAIT, 0, &ts, NULL, 0);
+		long r = sys_futex_wait(&shm->go, 0, &ts);
 		if (r < 0 && errno == ETIMEDOUT)
-			_exit(126);
+			sys_exit(126);
 	}
 	if (atomic_load(&shm->go) != 1)
-		_exit(126);
+		sys_exit(126);
+}
+
+/* The kernel clears the parent-death signal whenever our ids change, so
+ * it is armed again after the last change (bubblewrap's order). If the
+ * executor died before that, the signal would never come: the lifeline,
+ * a pipe whose write end only the executor's process holds, tells. */
+static void arm_parent_death(const struct rj__child_args *a)
+{
+	if (sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		die(a->shm, RJ_STAGE_NAMESPACES, errno, 6);
+	struct pollfd p = { .fd = a->lifeline, .events = POLLIN };
+	struct timespec now = { 0, 0 };
+	if (sys_ppoll(&p, 1, &now) != 0)
+		sys_exit(126);
 }
 
 static void become_box_user(const struct rj__child_args *a)
 {
-	if (a->root_mode && setgroups(0, NULL) < 0)
+	if (a->root_mode && sys_setgroups0() < 0)
 		die(a->shm, RJ_STAGE_USERNS, errno, 1);
 	/* Our host uid is not mapped in the namespace, so the kernel keeps
 	 * our capabilities in it across this switch to a mapped id. */
-	if (setresgid(RJ__BOX_UID, RJ__BOX_UID, RJ__BOX_UID) < 0 ||
-	    setresuid(RJ__BOX_UID, RJ__BOX_UID, RJ__BOX_UID) < 0)
+	if (sys_setresgid(RJ__BOX_UID, RJ__BOX_UID, RJ__BOX_UID) < 0 ||
+	    sys_setresuid(RJ__BOX_UID, RJ__BOX_UID, RJ__BOX_UID) < 0)
 		die(a->shm, RJ_STAGE_USERNS, errno, 2);
 }
 
-static _Noreturn void reap_all(struct rj__shm *shm, pid_t prog)
+/* Reaps until nothing is left. Besides the program's end, two things end
+ * the sandbox without the executor's event loop: the lifeline's hang-up
+ * (the executor's process died, however) and init's own deadline, the
+ * wall limit plus a margin (the loop that enforces the limit is stuck or
+ * gone, e.g. the thread that ran it exited). */
+static _Noreturn void reap_all(const struct rj__child_args *a, pid_t prog, int sfd, uint64_t deadline)
 {
+	struct rj__shm *shm = a->shm;
+	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = RJ__INIT_LIFELINE_FD } };
 	for (;;) {
 		int st;
-		pid_t pid = wait4(-1, &st, __WALL, NULL);
-		if (pid < 0) {
-			if (errno == EINTR)
+		pid_t pid;
+		while ((pid = sys_wait4(-1, &st, __WALL | WNOHANG)) > 0) {
+			if (pid != prog)
 				continue;
-			break;
-		}
-		if (pid == prog) {
 			shm->wstatus = st;
 			atomic_store(&shm->state, RJ__SHM_FINISHED);
 			/* When the program ends, the sandbox ends with it. */
-			kill(-1, SIGKILL);
+			sys_kill(-1, SIGKILL);
 		}
+		if (pid < 0 && errno != EINTR)
+			break;
+		uint64_t now = 0;
+		sys_clock_ns(&now);
+		struct timespec left = { 0, 0 };
+		if (deadline > now)
+			left = (struct timespec){ (time_t)((deadline - now) / 1000000000ull),
+						  (long)((deadline - now) % 1000000000ull) };
+		int n = sys_ppoll(p, 2, deadline ? &left : NULL);
+		if (n == 0 || (n > 0 && p[1].revents)) {
+			sys_kill(-1, SIGKILL);
+			p[1].fd = -1;
+			deadline = 0;
+		}
+		uint64_t drain[16];
+		if (n > 0 && p[0].revents)
+			sys_read(sfd, drain, sizeof drain);
 	}
-	_exit(0);
+	sys_exit(0);
 }
 
 /* init is a copy of the executor that never executes anything: its
@@ -486,16 +546,17 @@ static void scrub_identity(const struct rj__child_args *a)
 {
 	if (a->arg_start && a->arg_end > a->arg_start)
 		memset((void *)a->arg_start, 0, a->arg_end - a->arg_start);
-	prctl(PR_SET_NAME, "ringjail-init", 0, 0, 0);
+	sys_prctl(PR_SET_NAME, (unsigned long)"ringjail-init", 0, 0, 0);
 }
 
 static void prologue(const struct rj__child_args *a)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* Covers the executor dying before our first change of ids. */
+	sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	scrub_identity(a);
 	setup_fds(a);
 	reset_signals();
-	if (setsid() < 0)
+	if (sys_setsid() < 0)
 		die(a->shm, RJ_STAGE_NAMESPACES, errno, 0);
 	stamp(a->shm, 0);
 }
@@ -509,8 +570,9 @@ _Noreturn void rj__child_main(const struct rj__child_args *a)
 	wait_for_go(shm);
 	stamp(shm, 1);
 	become_box_user(a);
-	umask(0);
-	if (sethostname("ringjail", 8) < 0)
+	arm_parent_death(a);
+	sys_umask(0);
+	if (sys_sethostname("ringjail", 8) < 0)
 		die(shm, RJ_STAGE_NAMESPACES, errno, 1);
 	build_root(a);
 	write_files(a);
@@ -531,12 +593,12 @@ _Noreturn void rj__child_main(const struct rj__child_args *a)
 
 static int write_self(const char *file, const char *data, size_t len)
 {
-	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	int fd = sys_open(file, O_WRONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	ssize_t n = write(fd, data, len);
+	ssize_t n = sys_write(fd, data, len);
 	int e = errno;
-	close(fd);
+	sys_close(fd);
 	return n == (ssize_t)len ? 0 : n < 0 ? -e : -EIO;
 }
 
@@ -546,8 +608,8 @@ static void own_user_ns(const struct rj__child_args *a)
 	size_t at = s_num(map, s_cat(map, 0, "1000 "), a->host_id, 10);
 	at = s_cat(map, at, " 1\n");
 	/* We changed ids: make /proc/self ours again to write the maps. */
-	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	if (unshare(CLONE_NEWUSER) < 0)
+	sys_prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (sys_unshare(CLONE_NEWUSER) < 0)
 		die(a->shm, RJ_STAGE_USERNS, errno, 3);
 	int r = write_self("/proc/self/uid_map", map, at);
 	if (r == 0)
@@ -560,9 +622,9 @@ static void own_user_ns(const struct rj__child_args *a)
 
 static void join_net(const struct rj__child_args *a)
 {
-	if (a->net_fd >= 0 && setns(a->net_fd, CLONE_NEWNET) < 0)
+	if (a->net_fd >= 0 && sys_setns(a->net_fd, CLONE_NEWNET) < 0)
 		die(a->shm, RJ_STAGE_NAMESPACES, errno, 2);
-	if (a->net_private && unshare(CLONE_NEWNET) < 0)
+	if (a->net_private && sys_unshare(CLONE_NEWNET) < 0)
 		die(a->shm, RJ_STAGE_NAMESPACES, errno, 3);
 }
 
@@ -571,10 +633,10 @@ static void join_net(const struct rj__child_args *a)
 static void join_cgroups(const struct rj__child_args *a)
 {
 	for (int i = 0; i < a->cg_n; i++) {
-		int fd = openat(a->cg_dirfd[i], a->cg_rel[i], O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, "0", 1) != 1)
+		int fd = sys_openat(a->cg_dirfd[i], a->cg_rel[i], O_WRONLY | O_CLOEXEC, 0);
+		if (fd < 0 || sys_write(fd, "0", 1) != 1)
 			die(a->shm, RJ_STAGE_NAMESPACES, errno, 5);
-		close(fd);
+		sys_close(fd);
 	}
 }
 
@@ -583,33 +645,50 @@ _Noreturn void rj__child_main_prepared(const struct rj__child_args *a)
 	struct rj__shm *shm = a->shm;
 	join_cgroups(a);
 	prologue(a);
-	umask(0);
-	if (setns(a->mnt0_fd, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0)
+	sys_umask(0);
+	if (sys_setns(a->mnt0_fd, CLONE_NEWNS) < 0 || sys_unshare(CLONE_NEWNS) < 0)
 		die(shm, RJ_STAGE_NAMESPACES, errno, 4);
 	replay_range(a, a->pol->run_mops, a->pol->nmops);
-	if (sethostname("ringjail", 8) < 0)
+	if (sys_sethostname("ringjail", 8) < 0)
 		die(shm, RJ_STAGE_NAMESPACES, errno, 1);
 	join_net(a);
-	if (setgroups(0, NULL) < 0 || setresgid(a->host_id, a->host_id, a->host_id) < 0 ||
-	    setresuid(a->host_id, a->host_id, a->host_id) < 0)
+	if (sys_setgroups0() < 0 || sys_setresgid(a->host_id, a->host_id, a->host_id) < 0 ||
+	    sys_setresuid(a->host_id, a->host_id, a->host_id) < 0)
 		die(shm, RJ_STAGE_USERNS, errno, 2);
 	write_files(a);
 	own_user_ns(a);
-	if (chdir(a->pol->cwd) < 0)
+	arm_parent_death(a);
+	if (sys_chdir(a->pol->cwd) < 0)
 		die(shm, RJ_STAGE_CHDIR, errno, 0);
 	stamp(shm, 2);
 	start_program(a);
 }
 
+/* Keeps the lifeline as fd 3 and a signalfd for SIGCHLD as fd 4, both
+ * close-on-exec, and closes everything else above stdio: the program's
+ * open-files limit must not count the executor's descriptors. */
+static int init_fds(const struct rj__child_args *a)
+{
+	if (a->lifeline != RJ__INIT_LIFELINE_FD &&
+	    sys_dup3(a->lifeline, RJ__INIT_LIFELINE_FD, O_CLOEXEC) < 0)
+		return -errno;
+	sys_close_range(RJ__INIT_LIFELINE_FD + 1, ~0U, 0);
+	int sfd = sys_signalfd(rj__sigbit(SIGCHLD), SFD_CLOEXEC | SFD_NONBLOCK);
+	return sfd < 0 ? -errno : sfd;
+}
+
 static _Noreturn void start_program(const struct rj__child_args *a)
 {
 	struct rj__shm *shm = a->shm;
-	/* The mounts are built: nothing beyond stdio is needed any more, and
-	 * the program's open-files limit must not count the executor's. */
-	syscall(SYS_close_range, 3, ~0U, 0);
-	umask(022);
+	int sfd = init_fds(a);
+	if (sfd < 0)
+		die(shm, RJ_STAGE_FORK, -sfd, 1);
+	sys_umask(022);
 	/* Nothing inside may read init's memory through /proc. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	sys_prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	uint64_t deadline = 0;
+	sys_clock_ns(&deadline);
+	deadline += a->pol->limits[RJ_LIMIT_WALL_TIME] * 1000 + RJ__INIT_MARGIN_NS;
 	pid_t prog = clone(program_main, prog_stack + PROG_STACK,
 			   CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)a);
 	if (prog < 0)
@@ -617,13 +696,14 @@ static _Noreturn void start_program(const struct rj__child_args *a)
 	/* CLONE_VFORK: the program has executed or failed by now. */
 	stamp(shm, 3);
 	if (atomic_load(&shm->state) == RJ__SHM_FAILED) {
-		waitpid(prog, NULL, __WALL);
-		_exit(127);
+		sys_wait4(prog, NULL, __WALL);
+		sys_exit(127);
 	}
 	atomic_store(&shm->state, RJ__SHM_RUNNING);
-	syscall(SYS_close_range, 0, ~0U, 0);
+	sys_close_range(0, 2, 0);
+	sys_close_range((unsigned)sfd + 1, ~0U, 0);
 	rj__caps_drop_all();
-	reap_all(shm, prog);
+	reap_all(a, prog, sfd, deadline);
 }
 
 /* ---- building the prepared root (root mode, once per executor) --------- */
@@ -637,23 +717,23 @@ _Noreturn void rj__root_builder(const struct rj__mop *ops, size_t n, const char 
 	pol.mops = (struct rj__mop *)ops;
 	pol.nmops = n;
 	struct rj__child_args a = { .pol = &pol, .shm = &shm, .root_dir = root_dir, .mnt0_fd = -1 };
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	int err = 0;
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("tmpfs", root_dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=8m,nr_inodes=8192,mode=0755") < 0)
+	if (sys_unshare(CLONE_NEWNS) < 0 || sys_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    sys_mount("tmpfs", root_dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=8m,nr_inodes=8192,mode=0755") < 0)
 		err = errno;
-	umask(0);
+	sys_umask(0);
 	for (size_t i = 0; !err && i < n; i++) {
 		int r = replay(&a, &ops[i]);
 		if (r < 0)
 			err = -r;
 	}
-	if (!err && (chdir(root_dir) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-		     umount2(".", MNT_DETACH) < 0 || chdir("/") < 0))
+	if (!err && (sys_chdir(root_dir) < 0 || sys_pivot_root(".", ".") < 0 ||
+		     sys_umount2(".", MNT_DETACH) < 0 || sys_chdir("/") < 0))
 		err = errno;
 	unsigned char b = (unsigned char)(err > 255 ? 255 : err);
-	if (write(ready_fd, &b, 1) != 1 || err)
-		_exit(1);
+	if (sys_write(ready_fd, &b, 1) != 1 || err)
+		sys_exit(1);
 	for (;;)
-		pause();
+		sys_ppoll(NULL, 0, NULL);
 }

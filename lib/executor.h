@@ -13,8 +13,9 @@
 #define RJ__BUF_COUNT 64u
 #define RJ__BUF_SIZE (256u * 1024)
 #define RJ__BIG_PIPE (256u * 1024)
-/* Registered (fixed) files per sandbox: stdout, stderr, stdin, pidfd. */
-#define RJ__FIXED_PER_SLOT 4u
+/* Registered (fixed) files per sandbox: stdout, stderr, pidfd (stdin's
+ * write end is never one: see rj__adopt_fds). */
+#define RJ__FIXED_PER_SLOT 3u
 #define RJ__SMALL_STDIN (64u * 1024)
 /* Opcodes newer than liburing 2.3's headers, prepared by number. */
 #define RJ__OP_READ_MULTISHOT 49
@@ -109,6 +110,7 @@ struct rj_executor {
 	int net_shared_fd;   /* the prepared empty network namespace, or -1 */
 	int net_orig_fd;     /* our own, to return to after clone3 */
 	int mnt0_fd;         /* the prepared root's mount namespace, or -1 */
+	int lifeline[2];     /* see rj__lifeline_open */
 	struct rj__ids *ids;
 	char root_dir[256];
 	unsigned ncpu;
@@ -144,6 +146,8 @@ void rj__adopt_fds(rj_executor *ex, struct rj__sbx *s);
 void rj__close_stdin_fd(rj_executor *ex, struct rj__sbx *s);
 
 /* spawn.c */
+int rj__lifeline_open(rj_executor *ex);
+void rj__lifeline_close(rj_executor *ex);
 int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen);
 void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s);
 

@@ -229,6 +229,7 @@ int rj_executor_new(rj_executor **out, const struct rj_executor_opts *o)
 		return -ENOMEM;
 	ex->free_head = -1;
 	ex->net_shared_fd = ex->net_orig_fd = ex->mnt0_fd = -1;
+	ex->lifeline[0] = ex->lifeline[1] = -1;
 	ex->cb = o->on_event;
 	ex->ctx = o->ctx;
 	raise_nofile();
@@ -257,6 +258,8 @@ int rj_executor_new(rj_executor **out, const struct rj_executor_opts *o)
 		ex->shm = NULL;
 		r = -errno;
 	}
+	if (r == 0 && (r = rj__lifeline_open(ex)) < 0)
+		rj__fmt(ex->err, sizeof ex->err, "cannot make the pipe that ties sandboxes to this process: %s", strerror(-r));
 	if (r == 0 && (r = setup_buffers(ex)) < 0)
 		rj__fmt(ex->err, sizeof ex->err, "cannot register output buffers with io_uring (kernel 5.19 or later needed): %s", strerror(-r));
 	if (r == 0)
@@ -315,6 +318,7 @@ int rj_executor_free(rj_executor *ex)
 		close(ex->net_orig_fd);
 	if (ex->mnt0_fd >= 0)
 		close(ex->mnt0_fd);
+	rj__lifeline_close(ex);
 	if (ex->root_dir[0])
 		rmdir(ex->root_dir);
 	if (ex->shm)

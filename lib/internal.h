@@ -153,11 +153,19 @@ struct rj__shm {
 	uint64_t t[4];
 };
 
+/* init's own backstop: the wall limit plus this, should the executor's
+ * loop that enforces the limit be stuck or gone. */
+#define RJ__INIT_MARGIN_NS (1000ull * 1000000)
+/* Where init keeps the lifeline once the program runs. */
+#define RJ__INIT_LIFELINE_FD 3
+
 /* What the child needs, prepared by the parent (child.c). */
 struct rj__child_args {
 	const struct rj__policy *pol;
 	struct rj__shm *shm;
 	int stdin_fd, stdout_fd, stderr_fd;
+	int lifeline;            /* read end: hangs up when the executor's process dies */
+	int lifeline_wr;         /* its write end, which the child closes */
 	int *mount_fds;          /* O_PATH fds of the plan's mounts */
 	int workdir_fd;          /* O_PATH fd of the workdir, or -1 */
 	const char *root_dir;    /* empty host directory to build the root on */
@@ -186,12 +194,12 @@ _Noreturn void rj__root_builder(const struct rj__mop *ops, size_t n, const char 
 
 /* landlock.c */
 int rj__landlock_abi(void);
-/* child side: build and apply the per-run ruleset (raw syscalls only). */
-int rj__landlock_apply(const struct rj__policy *pol, int abi, bool scope);
-
 /* caps.c */
 bool rj__caps_is_root(void);
-/* child side: clear every capability set, lock securebits. */
+
+/* lockdown.c, child side (raw syscalls only): build and apply the per-run
+ * Landlock ruleset; clear every capability set and lock securebits. */
+int rj__landlock_apply(const struct rj__policy *pol, int abi, bool scope);
 int rj__caps_drop_all(void);
 
 /* ids.c: host uid/gid per concurrent sandbox (root mode). */

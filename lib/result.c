@@ -98,7 +98,11 @@ static enum rj_status verdict(struct rj__sbx *s, int sig, int code, bool mem_hit
 	if (s->kill == RJ__KILL_CPU || sig == SIGXCPU ||
 	    r->cpu_ms > (double)pol->limits[RJ_LIMIT_TIME] / 1e3)
 		return RJ_STATUS_TIME_LIMIT;
-	if (s->kill == RJ__KILL_WALL)
+	/* A SIGKILL past the wall limit that we did not send is init's own
+	 * backstop (our loop was held up past the limit and its margin). */
+	if (s->kill == RJ__KILL_WALL ||
+	    (s->kill == RJ__KILL_NONE && sig == SIGKILL &&
+	     r->wall_ms >= (double)pol->limits[RJ_LIMIT_WALL_TIME] / 1e3))
 		return RJ_STATUS_WALL_TIME_LIMIT;
 	if (r->oom_killed || (failed && mem_hit))
 		return RJ_STATUS_MEMORY_LIMIT;

@@ -5,11 +5,13 @@
 #include <linux/futex.h>
 #include <linux/mount.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +61,33 @@ fail:
 	return r;
 }
 
+/* The lifeline: a pipe per executor whose write end nothing but this
+ * process holds (close-on-exec, and closed by every child first thing).
+ * Each sandbox's init watches the read end, so when this process dies,
+ * however it dies, every sandbox it started is killed by its own init at
+ * once: no event loop, thread or parent-death signal is needed for it. */
+int rj__lifeline_open(rj_executor *ex)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	/* Above stdio, which the child rearranges before it is done with
+	 * these (an embedding program may have closed its own 0, 1 or 2). */
+	for (int i = 0; i < 2; i++) {
+		ex->lifeline[i] = fcntl(p[i], F_DUPFD_CLOEXEC, 3);
+		close(p[i]);
+	}
+	return ex->lifeline[0] < 0 || ex->lifeline[1] < 0 ? -EMFILE : 0;
+}
+
+void rj__lifeline_close(rj_executor *ex)
+{
+	for (int i = 0; i < 2; i++)
+		if (ex->lifeline[i] >= 0)
+			close(ex->lifeline[i]);
+	ex->lifeline[0] = ex->lifeline[1] = -1;
+}
+
 static void release_go(struct rj__shm *shm, uint32_t v)
 {
 	atomic_store(&shm->go, v);
@@ -80,10 +109,19 @@ static int open_stdin(rj_executor *ex, struct rj__sbx *s, int *child_fd, char *e
 	const struct rj__policy *pol = s->pol;
 	(void)ex;
 	if (pol->stdin_path) {
-		int fd = open(pol->stdin_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			int e = errno;
-			rj__fmt(err, errlen, "cannot open stdin file '%s': %s", pol->stdin_path, strerror(e));
+		/* Without blocking: a fifo put where the plan named a file
+		 * would stall the event loop, and every other sandbox's limits
+		 * with it, until someone opened its other end. */
+		int fd = open(pol->stdin_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		struct stat st;
+		int e = fd < 0 ? errno : fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL;
+		if (e == 0 && fcntl(fd, F_SETFL, 0) < 0)
+			e = errno;
+		if (e) {
+			if (fd >= 0)
+				close(fd);
+			rj__fmt(err, errlen, "cannot use stdin file '%s': %s", pol->stdin_path,
+				e == EINVAL ? "not a regular file" : strerror(e));
 			return -e;
 		}
 		*child_fd = fd;
@@ -204,21 +242,25 @@ static pid_t do_clone(rj_executor *ex, struct rj__sbx *s, const struct rj__child
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)cgfd;
 	}
-	if (prep) {
-		long pid = syscall(SYS_clone3, &ca, sizeof ca);
-		if (pid == 0)
-			rj__child_main_prepared(a);
-		return pid < 0 ? -errno : (pid_t)pid;
-	}
-	bool join = !s->pol->net && ex->net_shared_fd >= 0;
+	bool join = !prep && !s->pol->net && ex->net_shared_fd >= 0;
 	/* The shared network namespace is joined by this thread for the
 	 * clone only: the child inherits it, then we return to our own. */
 	if (join && setns(ex->net_shared_fd, CLONE_NEWNET) < 0)
 		return -errno;
+	/* Every signal is blocked across clone3, as libuv's uv_spawn does:
+	 * the child is a copy of us until it resets the dispositions, and a
+	 * handler of the embedding program must never run there. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	long pid = syscall(SYS_clone3, &ca, sizeof ca);
-	if (pid == 0)
+	if (pid == 0) {
+		if (prep)
+			rj__child_main_prepared(a);
 		rj__child_main(a);
+	}
 	int e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (join)
 		setns(ex->net_orig_fd, CLONE_NEWNET);
 	return pid < 0 ? -e : (pid_t)pid;
@@ -272,7 +314,8 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 	memset(shm, 0, sizeof *shm);
 	struct rj__child_args a = {
 		.pol = pol, .shm = shm, .stdin_fd = in_child, .stdout_fd = out[1],
-		.stderr_fd = errp[1], .mount_fds = mfds, .workdir_fd = wd_fd,
+		.stderr_fd = errp[1], .lifeline = ex->lifeline[0], .lifeline_wr = ex->lifeline[1],
+		.mount_fds = mfds, .workdir_fd = wd_fd,
 		.root_dir = ex->root_dir, .root_mode = ex->root,
 		.cg_mem = s->cg && ex->cg.mem, .cg_pids = s->cg && ex->cg.pids,
 		.landlock_abi = ex->landlock_abi, .landlock_scope = ex->landlock_abi >= 6,
