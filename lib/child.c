@@ -718,6 +718,7 @@ _Noreturn void rj__root_builder(const struct rj__mop *ops, size_t n, const char 
 	pol.nmops = n;
 	struct rj__child_args a = { .pol = &pol, .shm = &shm, .root_dir = root_dir, .mnt0_fd = -1 };
 	sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	reset_signals();
 	int err = 0;
 	if (sys_unshare(CLONE_NEWNS) < 0 || sys_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    sys_mount("tmpfs", root_dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=8m,nr_inodes=8192,mode=0755") < 0)

@@ -4,6 +4,7 @@
  * page, the output buffers). Also rj_run, the blocking convenience. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -171,9 +172,15 @@ static void setup_prepared_root(rj_executor *ex)
 		free(ops);
 		return;
 	}
+	/* Signals blocked across the fork, as for every sandbox (spawn.c):
+	 * no handler of the embedding program may run in the builder. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid_t pid = fork();
 	if (pid == 0)
 		rj__root_builder(ops, n, ex->root_dir, p[1]);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
 	unsigned char b = 1;
 	if (pid > 0 && read(p[0], &b, 1) == 1 && b == 0) {
