@@ -549,11 +549,24 @@ static void scrub_identity(const struct rj__child_args *a)
 	sys_prctl(PR_SET_NAME, (unsigned long)"ringjail-init", 0, 0, 0);
 }
 
+/* The executor's records of every other sandbox are none of our business. */
+static void unmap_neighbours(const struct rj__child_args *a)
+{
+	if (!a->shm_all)
+		return;
+	size_t own = (size_t)(a->shm - a->shm_all);
+	if (own)
+		sys_munmap(a->shm_all, own * sizeof *a->shm);
+	if (own + 1 < a->shm_count)
+		sys_munmap(a->shm + 1, (a->shm_count - own - 1) * sizeof *a->shm);
+}
+
 static void prologue(const struct rj__child_args *a)
 {
 	/* Covers the executor dying before our first change of ids. */
 	sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	scrub_identity(a);
+	unmap_neighbours(a);
 	setup_fds(a);
 	reset_signals();
 	if (sys_setsid() < 0)

@@ -256,6 +256,9 @@ int rj_executor_new(rj_executor **out, const struct rj_executor_opts *o)
 		free(ex);
 		return r;
 	}
+	/* Sandboxes are cloned from us: none may see the ring's memory (a
+	 * compromised init could forge completions in it). */
+	io_uring_ring_dontfork(&ex->ring);
 	ex->fallback = want_fallback(o, &ex->ring);
 	const char *tr = getenv("RJ_TRACE");
 	ex->trace = tr && tr[0] == '1';

@@ -140,7 +140,10 @@ enum rj__shm_state {
 	RJ__SHM_FINISHED,  /* the program ended: wstatus */
 };
 
-struct rj__shm {
+/* One page per record: each init unmaps every record but its own (see
+ * child.c, unmap_neighbours), so a compromised init could not read what
+ * other sandboxes' records say. Untouched pages cost nothing. */
+struct __attribute__((aligned(4096))) rj__shm {
 	_Atomic uint32_t go;     /* futex: 0 wait, 1 go, 2 abort */
 	_Atomic uint32_t state;
 	int32_t stage;
@@ -163,6 +166,8 @@ struct rj__shm {
 struct rj__child_args {
 	const struct rj__policy *pol;
 	struct rj__shm *shm;
+	struct rj__shm *shm_all;  /* every record, [0, shm_count): init keeps its own */
+	size_t shm_count;
 	int stdin_fd, stdout_fd, stderr_fd;
 	int lifeline;            /* read end: hangs up when the executor's process dies */
 	int lifeline_wr;         /* its write end, which the child closes */

@@ -313,7 +313,8 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 	struct rj__shm *shm = &ex->shm[s->index];
 	memset(shm, 0, sizeof *shm);
 	struct rj__child_args a = {
-		.pol = pol, .shm = shm, .stdin_fd = in_child, .stdout_fd = out[1],
+		.pol = pol, .shm = shm, .shm_all = ex->shm, .shm_count = RJ__MAX_SLOTS,
+		.stdin_fd = in_child, .stdout_fd = out[1],
 		.stderr_fd = errp[1], .lifeline = ex->lifeline[0], .lifeline_wr = ex->lifeline[1],
 		.mount_fds = mfds, .workdir_fd = wd_fd,
 		.root_dir = ex->root_dir, .root_mode = ex->root,

@@ -73,6 +73,11 @@ static inline int sys_symlinkat(const char *target, int dir, const char *path)
 	return (int)syscall(SYS_symlinkat, target, dir, path);
 }
 
+static inline int sys_munmap(void *addr, size_t len)
+{
+	return (int)syscall(SYS_munmap, addr, len);
+}
+
 static inline int sys_unlinkat(int dir, const char *path, int flags)
 {
 	return (int)syscall(SYS_unlinkat, dir, path, flags);

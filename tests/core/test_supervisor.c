@@ -432,3 +432,66 @@ Test(signals, the_embedding_programs_handlers_never_run_in_a_child, .timeout = 1
 	rj_plan_free(p);
 	munmap(in_child, sizeof *in_child);
 }
+
+/* ---- what an init holds of the executor ----------------------------------- */
+
+/* The host pid of a running init whose parent is this process. */
+static pid_t find_init(void)
+{
+	DIR *d = opendir("/proc");
+	cr_assert_not_null(d);
+	struct dirent *e;
+	pid_t found = 0;
+	while (!found && (e = readdir(d))) {
+		char path[64], stat[512];
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(stat, 1, sizeof stat - 1, f);
+		fclose(f);
+		stat[n] = '\0';
+		int pid, ppid;
+		char comm[64];
+		if (sscanf(stat, "%d (%63[^)]) %*c %d", &pid, comm, &ppid) == 3 && ppid == getpid() &&
+		    !strcmp(comm, "ringjail-init"))
+			found = pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/* A compromised init must not be able to read the executor's records of
+ * other sandboxes: of the shared records it keeps only its own page. */
+Test(supervisor, an_init_keeps_only_its_own_shared_record)
+{
+	struct col c;
+	col_init(&c, 0, 64);
+	rj_plan *p = PLAN("sleep", "5");
+	for (int i = 0; i < 3; i++)
+		col_spawn(&c, p);
+	col_pump(&c, 300);
+	pid_t init = find_init();
+	cr_assert_gt(init, 0, "no running init found");
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)init);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	int shared = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[3] != 's')
+			continue;
+		shared++;
+		cr_assert_leq(hi - lo, 4096ul, "init %d maps %lu KiB of shared memory: %s", (int)init,
+			      (hi - lo) / 1024, line);
+	}
+	fclose(f);
+	cr_assert_eq(shared, 1, "init %d has %d shared mappings, not its one record", (int)init, shared);
+	for (size_t i = 0; i < c.n; i++)
+		rj_kill(c.ex, c.recs[i].id);
+	col_wait(&c, 5000);
+	col_free(&c);
+	rj_plan_free(p);
+}
