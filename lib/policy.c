@@ -157,7 +157,9 @@ static int build_proc_masks(void)
 		struct stat st;
 		rj__fmt(host, sizeof host, "/proc/%s", proc_masked[i]);
 		rj__fmt(dst[i], sizeof dst[i], "proc/%s", proc_masked[i]);
-		if (lstat(host, &st) < 0 || !S_ISREG(st.st_mode))
+		/* A host that masks them itself shows a device node here; the
+		 * sandbox's fresh procfs still has the file. */
+		if (lstat(host, &st) < 0 || S_ISDIR(st.st_mode))
 			continue;
 		if (!view_add(&proc_masks, RJ__MOP_BINDFILE, "/dev/null", dst[i]))
 			return -ENOMEM;
