@@ -42,6 +42,18 @@ static const char hosts_text[] = "127.0.0.1 localhost ringjail\n::1 localhost\n"
 
 static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom" };
 
+/* Files of /proc that show the whole host whatever the pid namespace, the
+ * ones container runtimes mask: every lock with its holder and range (a
+ * channel between sandboxes, too), the key descriptions of every user the
+ * sandbox's namespace maps (rootless, the caller's), timers and scheduler
+ * state naming host processes, kernel symbols and loaded modules, kernel
+ * memory, and the SysRq trigger. /dev/null is bound over each after /proc
+ * is mounted, so each reads as empty. */
+static const char *const proc_masked[] = {
+	"locks", "keys", "key-users", "timer_list", "sched_debug", "kallsyms",
+	"sysrq-trigger", "kcore",
+};
+
 struct view {
 	struct rj__mop *ops;
 	size_t n, cap;
@@ -51,7 +63,7 @@ struct view {
  * is sealed read-only (directories, mount points, files, symlinks), and
  * the read-only binds; the plan's writable mounts follow the seal. */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct view host_prep, host_binds;
+static struct view host_prep, host_binds, proc_masks;
 static bool host_view_done;
 
 static struct rj__mop *view_add(struct view *v, enum rj__mop_kind k, const char *src, const char *dst)
@@ -134,6 +146,27 @@ static int add_text(const char *dst, const char *text, size_t len)
 	return 0;
 }
 
+/* The sandbox's /proc is a procfs of the same kernel: what the host's
+ * lacks (kcore, sched_debug, per configuration) it lacks too, and a bind
+ * needs a file to cover. */
+static int build_proc_masks(void)
+{
+	static char dst[sizeof proc_masked / sizeof *proc_masked][32];
+	for (size_t i = 0; i < sizeof proc_masked / sizeof *proc_masked; i++) {
+		char host[64];
+		struct stat st;
+		rj__fmt(host, sizeof host, "/proc/%s", proc_masked[i]);
+		rj__fmt(dst[i], sizeof dst[i], "proc/%s", proc_masked[i]);
+		/* A host that masks them itself shows a device node here; the
+		 * sandbox's fresh procfs still has the file. */
+		if (lstat(host, &st) < 0 || S_ISDIR(st.st_mode))
+			continue;
+		if (!view_add(&proc_masks, RJ__MOP_BINDFILE, "/dev/null", dst[i]))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int build_host_view(void)
 {
 	static char dev_src[5][16], dev_dst[5][16];
@@ -170,7 +203,7 @@ static int build_host_view(void)
 	for (size_t i = 0; i < 5; i++)
 		if (!view_add(&host_binds, RJ__MOP_BINDFILE, dev_src[i], dev_dst[i]))
 			return -ENOMEM;
-	return 0;
+	return build_proc_masks();
 }
 
 static bool host_view_get(void)
@@ -372,7 +405,7 @@ static int append_sealed(struct view *v)
 /* The mount plan: everything created in the root first, then the system
  * binds, one seal that makes all of it read-only, and then what stays
  * writable: the workspace, /tmp, the device nodes, the caller's mounts
- * and /proc. */
+ * and /proc, with its host-wide files masked. */
 static int build_mops(struct rj__policy *pol)
 {
 	struct view v = { 0 };
@@ -413,7 +446,7 @@ static int build_mops(struct rj__policy *pol)
 		op->arg = i;
 		op->flags = pol->mounts[i].flags;
 	}
-	if (!view_add(&v, RJ__MOP_PROC, NULL, "proc"))
+	if (!view_add(&v, RJ__MOP_PROC, NULL, "proc") || append(&v, &proc_masks, true) < 0)
 		goto nomem;
 	pol->mops = v.ops;
 	pol->nmops = v.n;

@@ -20,6 +20,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +47,8 @@ enum kind {
 	ARG_IOCTL,
 	ARG_PERSONALITY,
 	ARG_PRLIMIT,
+	ARG_FADVISE,
+	ARG_MADVISE,
 };
 
 struct group {
@@ -58,10 +61,15 @@ struct group {
 static const struct group policy[] = {
 	/* Memory. Every runtime maps, protects and advises its heap; the JVM and
 	 * V8 also use protection keys, membarrier and mremap. mseal and
-	 * map_shadow_stack act only on the program's own mappings. */
-	{ RET_ALLOW, "brk mmap munmap mremap mprotect madvise msync mincore "
+	 * map_shadow_stack act only on the program's own mappings. mincore
+	 * shows the page cache of a file only to those who may write it. */
+	{ RET_ALLOW, "brk mmap munmap mremap mprotect msync mincore "
 		     "membarrier pkey_alloc pkey_free pkey_mprotect get_mempolicy "
 		     "memfd_create munlock munlockall map_shadow_stack mseal" },
+	/* Advice that would push the page cache of a shared read-only file
+	 * out for every sandbox and the host succeeds without effect; the
+	 * rest of madvise is the program's own business. */
+	{ ARG_MADVISE, "madvise" },
 	/* Locked pages cannot be reclaimed, and NUMA placement is the host's
 	 * business: both fail with EPERM, an error programs already handle. */
 	{ RET_EPERM, "mlock mlock2 mlockall mbind set_mempolicy "
@@ -113,16 +121,22 @@ static const struct group policy[] = {
 	{ RET_ALLOW, "read write readv writev pread64 pwrite64 preadv pwritev "
 		     "preadv2 pwritev2 lseek open openat openat2 creat close "
 		     "close_range dup dup2 dup3 fcntl flock fsync fdatasync "
-		     "sync_file_range ftruncate truncate fallocate fadvise64 "
-		     "readahead copy_file_range sendfile splice tee vmsplice" },
+		     "sync_file_range ftruncate truncate fallocate readahead "
+		     "copy_file_range sendfile splice tee vmsplice" },
+	{ ARG_FADVISE, "fadvise64" },
 	{ RET_ALLOW, "stat fstat lstat newfstatat statx statfs fstatfs access "
 		     "faccessat faccessat2 readlink readlinkat getdents getdents64 "
 		     "getcwd chdir fchdir" },
 	{ RET_ALLOW, "rename renameat renameat2 link linkat unlink unlinkat "
 		     "symlink symlinkat mkdir mkdirat rmdir chmod fchmod fchmodat "
 		     "fchmodat2 chown fchown lchown fchownat utime utimes futimesat "
-		     "utimensat inotify_init inotify_init1 inotify_add_watch "
-		     "inotify_rm_watch" },
+		     "utimensat" },
+	/* inotify instances count against the caller's (128 by default):
+	 * rootless, a sandbox could hold all of them until it ends. ENOSYS is
+	 * what a kernel without inotify answers, and tail -f, for one, falls
+	 * back to polling. fanotify_init kills further down. */
+	{ RET_NOSYS, "inotify_init inotify_init1 inotify_add_watch "
+		     "inotify_rm_watch fanotify_mark" },
 	{ RET_ALLOW, "getxattr lgetxattr fgetxattr getxattrat listxattr "
 		     "llistxattr flistxattr listxattrat setxattr lsetxattr "
 		     "fsetxattr setxattrat removexattr lremovexattr fremovexattr "
@@ -201,6 +215,29 @@ static const uint32_t tty_injection[] = { TIOCSTI, TIOCLINUX };
 static const uint32_t self_only[] = { 0 };
 /* PER_LINUX, and 0xffffffff, which only reads the persona. */
 static const uint32_t plain_persona[] = { 0, 0xffffffff };
+
+/* Advice that drops the cached pages of a file, whoever else reads it
+ * (NOREUSE has marked the file's own pages for early reclaim since Linux
+ * 6.3): both succeed without effect, as advice may. glibc's values are the
+ * kernel's for this architecture (s390x numbers them 6 and 7). */
+static const uint32_t evicting_fadvice[] = { POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE };
+
+/* MADV_PAGEOUT reclaims the file pages of a mapping at once, for any file
+ * its caller may write: rootless, that is every file of the caller's that
+ * a sandbox sees read-only. MADV_COLD puts them first in line. */
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+static const uint32_t evicting_madvice[] = { MADV_COLD, MADV_PAGEOUT };
+
+/* fadvise64(fd, offset, len, advice) on 64-bit architectures; 32-bit ones
+ * split the 64-bit arguments over registers in their own orders. */
+#if defined(__LP64__) && !defined(__mips__)
+#define FADVISE_ADVICE_ARG 3
+#endif
 
 /* A program that makes namespaces could build the mounts and ids the
  * sandbox took away. CLONE_NEWTIME shares the exit-signal byte of clone's
@@ -455,6 +492,19 @@ static int add_entry(scmp_filter_ctx ctx, const struct entry *e, bool net)
 	case ARG_PRLIMIT:
 		return add_values(ctx, e->nr, 0, self_only, COUNT(self_only),
 				  SCMP_ACT_ALLOW, perm);
+	case ARG_FADVISE:
+#ifdef FADVISE_ADVICE_ARG
+		return add_values(ctx, e->nr, FADVISE_ADVICE_ARG, evicting_fadvice,
+				  COUNT(evicting_fadvice), SCMP_ACT_ERRNO(0),
+				  SCMP_ACT_ALLOW);
+#else
+		/* Where the advice's place is not known, all of it is ignored. */
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), e->nr, 0);
+#endif
+	case ARG_MADVISE:
+		return add_values(ctx, e->nr, 2, evicting_madvice,
+				  COUNT(evicting_madvice), SCMP_ACT_ERRNO(0),
+				  SCMP_ACT_ALLOW);
 	}
 	return -EINVAL;
 }
