@@ -223,7 +223,7 @@ static void emit_result(struct batch *b, const char *id,
 
 static const char *stop_signal_name(void)
 {
-	return cli_signal_last == SIGTERM ? "SIGTERM" : "SIGINT";
+	return cli_signal_name(cli_signal_last);
 }
 
 /* ------------------------------------------------------------------------
@@ -608,7 +608,7 @@ static int batch_run(struct batch *b)
 	if (b->progress < 0)
 		b->progress = isatty(STDERR_FILENO);
 	if (cli_catch_signals() < 0)
-		cli_error("cannot catch SIGINT and SIGTERM: %s", strerror(errno));
+		cli_error("cannot catch the stop signals: %s", strerror(errno));
 	rc = rj_executor_new(&b->ex, &o);
 	if (rc < 0) {
 		cli_error("batch: cannot create the executor: %s", rj_executor_error(NULL));

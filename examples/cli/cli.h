@@ -146,12 +146,15 @@ void cli_json_brief(const json_t *v, char *buf, size_t n);
  * sys.c
  * ---------------------------------------------------------------------- */
 
-/* The number of SIGINT/SIGTERM received, and the last one. */
+/* The number of stop signals received, and the last one. */
 extern volatile sig_atomic_t cli_signal_count;
 extern volatile sig_atomic_t cli_signal_last;
-/* Catch SIGINT and SIGTERM into the counters above and SIGPIPE into a
- * no-op, all without SA_RESTART so blocking calls return EINTR. */
+/* Catch the stop signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) into the
+ * counters above and SIGPIPE into a no-op, all without SA_RESTART so
+ * blocking calls return EINTR. */
 int cli_catch_signals(void);
+/* "SIGINT" and the like, for messages. */
+const char *cli_signal_name(int sig);
 /* Write all of buf, across partial writes and EINTR. 0 or -errno. */
 int cli_write_all(int fd, const void *buf, size_t len);
 /* CLOCK_MONOTONIC in seconds. */

@@ -148,6 +148,7 @@ struct run_state {
 	uint64_t id;
 	bool done;
 	bool stdout_broken;       /* our stdout's reader went away */
+	bool interrupted;         /* a stop signal made us kill the sandbox */
 	struct rj_result result;
 };
 
@@ -225,11 +226,22 @@ static void execute(const rj_plan *plan, struct run_state *st)
 			break;
 		}
 		if (!killed && (cli_signal_count || st->stdout_broken)) {
-			rj_kill(ex, st->id);
 			killed = true;
+			rc = rj_kill(ex, st->id);
+			/* Only a kill that reached a running sandbox makes the
+			 * result ours: a program that ended first keeps its own. */
+			st->interrupted = cli_signal_count && rc == 0;
 		}
 	}
 	rj_executor_free(ex);
+	if (st->interrupted && st->done) {
+		/* The caller stopped the run: CLI.md never blames the program
+		 * (signaled, or a limit reached while it was dying) for it. */
+		st->result.status = RJ_STATUS_INTERRUPTED;
+		snprintf(st->result.message, sizeof(st->result.message),
+			 "interrupted by %s: the sandbox was killed before the "
+			 "program ended", cli_signal_name(cli_signal_last));
+	}
 }
 
 static FILE *open_meta(const char *path)
@@ -259,10 +271,10 @@ static int finish(const struct run_state *st, const struct cli_plan_info *info,
 		     r->status == RJ_STATUS_SETUP_ERROR ? CLI_EXIT_USAGE :
 		     CLI_EXIT_FAIL;
 
-	if (cli_signal_count)
+	if (st->interrupted)
 		cli_error("interrupted by %s; the sandbox was killed",
-			  cli_signal_last == SIGTERM ? "SIGTERM" : "SIGINT");
-	if (r->status == RJ_STATUS_SETUP_ERROR)
+			  cli_signal_name(cli_signal_last));
+	else if (r->status == RJ_STATUS_SETUP_ERROR)
 		cli_error("setup_error (%s): %s",
 			  rj_setup_stage_name(r->setup_stage), r->message);
 	else if (r->status != RJ_STATUS_OK && !meta)
@@ -349,7 +361,7 @@ int cli_run_main(int argc, char **argv)
 	}
 	if (rc == 0) {
 		if (cli_catch_signals() < 0)
-			cli_error("cannot catch SIGINT and SIGTERM: %s", strerror(errno));
+			cli_error("cannot catch the stop signals: %s", strerror(errno));
 		execute(plan, &st);
 		rj_plan_free(plan);
 	}
