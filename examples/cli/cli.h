@@ -19,10 +19,12 @@
 #define RINGJAIL_CLI_H
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -141,6 +143,25 @@ void cli_result_synth(struct rj_result *r, enum rj_status status, int stage,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* A short rendering of a JSON value for messages ("true", "\"abc\""). */
 void cli_json_brief(const json_t *v, char *buf, size_t n);
+/* A JSON string of s; where s is not valid UTF-8, of s with each
+ * non-ASCII byte as '?', so that a message can always be written. NULL
+ * only when out of memory (or s is NULL). */
+json_t *cli_json_text(const char *s);
+
+/* The length of the longest prefix of s[0..len) that does not end inside
+ * a UTF-8 character: where to cut text that may be quoted in JSON
+ * ("%.*s" with it, instead of "%.37s", which can split a character and
+ * make the whole message invalid). */
+size_t cli_utf8_cut(const char *s, size_t len);
+/* snprintf into buf, but a message too long for it is cut between
+ * characters. */
+void cli_format(char *buf, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cli_vformat(char *buf, size_t n, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+/* The arguments of "%.*s" for at most max bytes of s, cut between
+ * characters. */
+#define CLI_CUT(s, max) (int)cli_utf8_cut((s), strnlen((s), (max))), (s)
 
 /* ------------------------------------------------------------------------
  * sys.c

@@ -27,13 +27,14 @@ static const char *const field_names =
 
 int cli_job_fail(struct cli_job *job, const char *field, const char *fmt, ...)
 {
-	int n = snprintf(job->err, sizeof(job->err), "line %ld: field '%.200s': ",
-			 job->line, field);
+	size_t n;
 	va_list ap;
 
+	cli_format(job->err, sizeof(job->err), "line %ld: field '%.*s': ",
+		   job->line, CLI_CUT(field, 200));
+	n = strlen(job->err);
 	va_start(ap, fmt);
-	if (n > 0 && (size_t)n < sizeof(job->err))
-		vsnprintf(job->err + n, sizeof(job->err) - (size_t)n, fmt, ap);
+	cli_vformat(job->err + n, sizeof(job->err) - n, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -69,7 +70,7 @@ int cli_job_open(struct cli_job *job, const char *text, size_t len, long line)
 	 * recursion on hostile input. */
 	job->root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
 	if (!job->root || !json_is_object(job->root)) {
-		snprintf(job->err, sizeof(job->err), "line %ld: not a JSON object%s%s",
+		cli_format(job->err, sizeof(job->err), "line %ld: not a JSON object%s%s",
 			 line, job->root ? "" : ": ", job->root ? "" : e.text);
 		return -1;
 	}
@@ -255,7 +256,7 @@ static int add_one_file(struct cli_job *job, const char *name, json_t *spec)
 	unsigned mode = 0644;
 	char field[300];
 
-	snprintf(field, sizeof(field), "files.%.200s", name);
+	cli_format(field, sizeof(field), "files.%.*s", CLI_CUT(name, 200));
 	if (!good_box_name(name))
 		return cli_job_fail(job, field, "expected a relative path in the "
 				    "workspace, without '..'");
@@ -264,7 +265,7 @@ static int add_one_file(struct cli_job *job, const char *name, json_t *spec)
 		return fail_type(job, field, "expected {\"content\": TEXT} or "
 				 "{\"path\": HOST}, with an optional \"mode\"", spec);
 	if (mode_v && parse_mode(json_string_value(mode_v), &mode) < 0) {
-		snprintf(field, sizeof(field), "files.%.200s.mode", name);
+		cli_format(field, sizeof(field), "files.%.*s.mode", CLI_CUT(name, 200));
 		return fail_type(job, field, "expected an octal string such as \"0755\"",
 				 mode_v);
 	}
@@ -331,7 +332,7 @@ static int f_limits(struct cli_job *job, json_t *v)
 		const struct cli_limit_spec *s = cli_limit_by_key(key);
 		uint64_t value;
 
-		snprintf(field, sizeof(field), "limits.%.200s", key);
+		cli_format(field, sizeof(field), "limits.%.*s", CLI_CUT(key, 200));
 		if (!s)
 			return cli_job_fail(job, field, "unknown limit (expected time, "
 					    "wall_time, mem, output, fsize, disk, "
@@ -354,7 +355,7 @@ static int f_env(struct cli_job *job, json_t *v)
 	if (!json_is_object(v))
 		return fail_type(job, "env", "expected an object of strings", v);
 	json_object_foreach(v, name, val) {
-		snprintf(field, sizeof(field), "env.%.200s", name);
+		cli_format(field, sizeof(field), "env.%.*s", CLI_CUT(name, 200));
 		if (!*name || strchr(name, '='))
 			return cli_job_fail(job, field, "expected a variable name "
 					    "without '='");

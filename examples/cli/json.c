@@ -90,7 +90,7 @@ int cli_result_fill(json_t *o, const struct rj_result *r,
 	put(o, "output_truncated", json_boolean(r->output_truncated), &bad);
 	put(o, "hardening", hardening_json(r->hardening), &bad);
 	put(o, "limits", limits_json(r, info), &bad);
-	put(o, "message", json_string(r->message), &bad);
+	put(o, "message", cli_json_text(r->message), &bad);
 	put(o, "voluntary_ctxsw", json_integer(r->voluntary_ctxsw), &bad);
 	put(o, "involuntary_ctxsw", json_integer(r->involuntary_ctxsw), &bad);
 	if (r->status == RJ_STATUS_SETUP_ERROR) {
@@ -164,7 +164,7 @@ void cli_result_synth(struct rj_result *r, enum rj_status status, int stage,
 	r->exit_code = -1;
 	r->setup_stage = stage;
 	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	cli_vformat(r->message, sizeof(r->message), fmt, ap);
 	va_end(ap);
 }
 
@@ -177,8 +177,86 @@ void cli_json_brief(const json_t *v, char *buf, size_t n)
 		return;
 	}
 	if (strlen(s) > 40)
-		snprintf(buf, n, "%.37s...", s);
+		snprintf(buf, n, "%.*s...", (int)cli_utf8_cut(s, 37), s);
 	else
-		snprintf(buf, n, "%s", s);
+		cli_format(buf, n, "%s", s);
 	free(s);
+}
+
+/* ------------------------------------------------------------------------
+ * Text: cut between characters, and always encodable
+ * ---------------------------------------------------------------------- */
+
+/* How many bytes the UTF-8 sequence that starts with lead has; 1 for a
+ * byte that cannot start one (left for the JSON check to refuse). */
+static size_t seq_len(unsigned char lead)
+{
+	if ((lead & 0xe0) == 0xc0)
+		return 2;
+	if ((lead & 0xf0) == 0xe0)
+		return 3;
+	if ((lead & 0xf8) == 0xf0)
+		return 4;
+	return 1;
+}
+
+size_t cli_utf8_cut(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = len, tail = 0;
+
+	/* Walk back over the continuation bytes (10xxxxxx) of the last
+	 * character to its first byte, then keep it only if it is whole. */
+	while (i > 0 && tail < 3 && (u[i - 1] & 0xc0) == 0x80) {
+		i--;
+		tail++;
+	}
+	if (i == 0)
+		return len;
+	if (seq_len(u[i - 1]) > tail + 1)
+		return i - 1;
+	return len;
+}
+
+void cli_vformat(char *buf, size_t n, const char *fmt, va_list ap)
+{
+	int len;
+
+	if (n == 0)
+		return;
+	len = vsnprintf(buf, n, fmt, ap);
+	if (len < 0)
+		buf[0] = '\0';
+	else if ((size_t)len >= n)
+		buf[cli_utf8_cut(buf, n - 1)] = '\0';
+}
+
+void cli_format(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vformat(buf, n, fmt, ap);
+	va_end(ap);
+}
+
+json_t *cli_json_text(const char *s)
+{
+	json_t *v = json_string(s);
+	char *copy;
+
+	if (v || !s)
+		return v;
+	/* Not valid UTF-8 (a host path of other bytes in a message, say):
+	 * the text with every non-ASCII byte as '?', rather than no result
+	 * at all. */
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (char *c = copy; *c; c++)
+		if ((unsigned char)*c >= 0x80)
+			*c = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
 }

@@ -269,9 +269,9 @@ int cli_plan_failed(const rj_plan *plan, int rc, const char *what,
 	/* The library's detail names the value already; without one, say
 	 * which value the errno is about. */
 	if (detail && *detail)
-		snprintf(err, n, "%s", detail);
+		cli_format(err, n, "%s", detail);
 	else
-		snprintf(err, n, "%s: %s", what, strerror(-rc));
+		cli_format(err, n, "%s: %s", what, strerror(-rc));
 	return rc == -EINVAL ? CLI_BAD_FORM : CLI_BAD_HOST;
 }
 
@@ -299,14 +299,14 @@ static int check_readable(const char *path, bool want_dir, char *err, size_t n)
 	struct stat st;
 
 	if (fd < 0) {
-		snprintf(err, n, "cannot open %s '%s': %s",
+		cli_format(err, n, "cannot open %s '%s': %s",
 			 want_dir ? "directory" : "file", path, strerror(errno));
 		return CLI_BAD_HOST;
 	}
 	/* A directory opens read-only but can never be read as a file. */
 	if (!want_dir && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);
-		snprintf(err, n, "cannot use '%s' as a file: it is a directory", path);
+		cli_format(err, n, "cannot use '%s' as a file: it is a directory", path);
 		return CLI_BAD_HOST;
 	}
 	close(fd);
@@ -324,7 +324,7 @@ int cli_add_file_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 		return cli_plan_failed(NULL, -ENOMEM, "--file", err, n);
 	box = colon ? colon + 1 : strrchr(host, '/') ? strrchr(host, '/') + 1 : host;
 	if (!*host || !*box) {
-		snprintf(err, n, "expected HOST[:BOX] (a host file, and its path "
+		cli_format(err, n, "expected HOST[:BOX] (a host file, and its path "
 			 "in the workspace), got '%s'", spec);
 		rc = CLI_BAD_FORM;
 	} else if ((rc = check_readable(host, false, err, n)) == 0) {
@@ -377,7 +377,7 @@ int cli_add_dir_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 
 	if (split_dir_spec(spec, host, sizeof(host), &boxp, &box_len, &flags) ||
 	    box_len >= sizeof(box)) {
-		snprintf(err, n, "expected HOST[:BOX][:rw] (a host directory, "
+		cli_format(err, n, "expected HOST[:BOX][:rw] (a host directory, "
 			 "and an absolute path in the sandbox), got '%s'", spec);
 		return CLI_BAD_FORM;
 	}
@@ -394,7 +394,7 @@ int cli_add_dir_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 		 * inside the sandbox: resolve a relative HOST. */
 		real = realpath(host, NULL);
 		if (!real) {
-			snprintf(err, n, "cannot resolve '%s': %s", host,
+			cli_format(err, n, "cannot resolve '%s': %s", host,
 				 strerror(errno));
 			return CLI_BAD_HOST;
 		}
@@ -412,7 +412,7 @@ int cli_set_env_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 	int rc;
 
 	if (!eq || eq == spec) {
-		snprintf(err, n, "expected NAME=VALUE, got '%s'", spec);
+		cli_format(err, n, "expected NAME=VALUE, got '%s'", spec);
 		return CLI_BAD_FORM;
 	}
 	name = strndup(spec, (size_t)(eq - spec));
