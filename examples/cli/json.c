@@ -247,6 +247,11 @@ json_t *cli_json_text(const char *s)
 
 	if (v || !s)
 		return v;
+	/* A message the library cut inside a character (its buffers are
+	 * cut byte-wise): without the piece. */
+	v = json_stringn(s, cli_utf8_cut(s, strlen(s)));
+	if (v)
+		return v;
 	/* Not valid UTF-8 (a host path of other bytes in a message, say):
 	 * the text with every non-ASCII byte as '?', rather than no result
 	 * at all. */

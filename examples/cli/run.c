@@ -54,6 +54,7 @@ struct run_args {
 	struct run_item *items; /* in command-line order, applied in order */
 	size_t n;
 	const char *meta;
+	const char *workdir;
 	char **argv;            /* PROGRAM [ARG...], NULL-terminated */
 	bool help;
 };
@@ -90,6 +91,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			a->help = true;
 		else if (opt->id == OPT_META)
 			a->meta = val;
+		else if (opt->id == OPT_WORKDIR)
+			a->workdir = val; /* applied first, the last one given */
 		else
 			a->items[a->n++] = (struct run_item){ opt, val };
 	}
@@ -104,9 +107,11 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	return 0;
 }
 
-/* Apply one option to the plan: 0, CLI_BAD_FORM or CLI_BAD_HOST with err. */
+/* Apply one option to the plan: 0, CLI_BAD_FORM or CLI_BAD_HOST with err.
+ * workdir is the run's, already applied. */
 static int apply_item(rj_plan *plan, struct cli_plan_info *info,
-		      const struct run_item *it, char *err, size_t n)
+		      const struct run_item *it, const char *workdir,
+		      char *err, size_t n)
 {
 	const struct cli_limit_spec *spec = limit_spec(it->opt->id);
 	uint64_t v;
@@ -118,13 +123,11 @@ static int apply_item(rj_plan *plan, struct cli_plan_info *info,
 	}
 	switch (it->opt->id) {
 	case OPT_STDIN:
-		return cli_set_stdin_file(plan, it->val, err, n);
+		return cli_set_stdin_file(plan, it->val, workdir, err, n);
 	case OPT_FILE:
-		return cli_add_file_spec(plan, it->val, err, n);
+		return cli_add_file_spec(plan, it->val, workdir, err, n);
 	case OPT_DIR:
 		return cli_add_dir_spec(plan, it->val, err, n);
-	case OPT_WORKDIR:
-		return cli_set_workdir(plan, it->val, err, n);
 	case OPT_ENV:
 		return cli_set_env_spec(plan, it->val, err, n);
 	case OPT_NET:
@@ -310,18 +313,25 @@ static int build_plan(const struct run_args *a, rj_plan **out,
 		return CLI_EXIT_USAGE;
 	}
 	info->output_limit = CLI_DEFAULT_OUTPUT;
-	for (size_t k = 0; k < a->n; k++) {
-		int rc = apply_item(plan, info, &a->items[k], err, sizeof(err));
+	/* The workdir first, wherever it was given: a host file inside it is
+	 * then opened beneath it, never through a link planted there. */
+	for (size_t k = 0; k <= a->n; k++) {
+		const char *name = k ? a->items[k - 1].opt->name : "--workdir";
+		int rc;
 
+		if (k == 0 && !a->workdir)
+			continue;
+		rc = k ? apply_item(plan, info, &a->items[k - 1], a->workdir, err,
+				    sizeof(err)) :
+			 cli_set_workdir(plan, a->workdir, err, sizeof(err));
 		if (rc == CLI_BAD_FORM) {
-			cli_error("%s: %s", a->items[k].opt->name, err);
+			cli_error("%s: %s", name, err);
 			rj_plan_free(plan);
 			return CLI_EXIT_USAGE;
 		}
 		if (rc == CLI_BAD_HOST) {
 			cli_result_synth(&st->result, RJ_STATUS_SETUP_ERROR,
-					 RJ_STAGE_HOST, "%s: %s",
-					 a->items[k].opt->name, err);
+					 RJ_STAGE_HOST, "%s: %s", name, err);
 			rj_plan_free(plan);
 			return -1;
 		}
