@@ -202,18 +202,8 @@ static void emit(struct batch *b, json_t *o, const char *id,
 static void emit_invalid(struct batch *b, const char *id, long line,
 			 const char *message)
 {
-	json_t *o = json_object();
-
-	if (o && (json_object_set_new(o, "id", id ? json_string(id) : json_null()) ||
-		  json_object_set_new(o, "line", json_integer(line)) ||
-		  json_object_set_new(o, "status", json_string("invalid")) ||
-		  json_object_set_new(o, "message", cli_json_text(message)) ||
-		  (!b->output_dir && (cli_output_fill(o, "stdout", "", 0) ||
-				      cli_output_fill(o, "stderr", "", 0))))) {
-		json_decref(o);
-		o = NULL;
-	}
-	emit(b, o, id, RJ_STATUS_INVALID);
+	emit(b, cli_invalid_result(id, line, message, !b->output_dir), id,
+	     RJ_STATUS_INVALID);
 }
 
 static void emit_result(struct batch *b, const char *id,

@@ -146,6 +146,11 @@ int cli_result_fill(json_t *o, const struct rj_result *r,
 /* Add captured output as o[name] (valid UTF-8) or o[name_base64]. */
 int cli_output_fill(json_t *o, const char *name, const void *data,
 		    size_t len);
+/* The result of an invalid line (CLI.md: "id" or null, "line", status,
+ * message, and with_output the empty output pair). NULL only when out of
+ * memory. */
+json_t *cli_invalid_result(const char *id, long line, const char *message,
+			   bool with_output);
 /* Write o compactly as one line and flush. 0 or -errno. */
 int cli_json_line(FILE *f, const json_t *o);
 /* A result for a run that never started: status, stage, message. */
@@ -163,6 +168,9 @@ json_t *cli_json_text(const char *s);
  * ("%.*s" with it, instead of "%.37s", which can split a character and
  * make the whole message invalid). */
 size_t cli_utf8_cut(const char *s, size_t len);
+/* Make s valid UTF-8 in place: '?' for each byte that is not part of a
+ * well-formed character. */
+void cli_utf8_clean(char *s);
 /* snprintf into buf, but a message too long for it is cut between
  * characters. */
 void cli_format(char *buf, size_t n, const char *fmt, ...)

@@ -72,6 +72,9 @@ int cli_job_open(struct cli_job *job, const char *text, size_t len, long line)
 	if (!job->root || !json_is_object(job->root)) {
 		cli_format(job->err, sizeof(job->err), "line %ld: not a JSON object%s%s",
 			 line, job->root ? "" : ": ", job->root ? "" : e.text);
+		/* jansson's text quotes the line near the error, cut byte-wise,
+		 * and the line may not be UTF-8 at all. */
+		cli_utf8_clean(job->err);
 		return -1;
 	}
 	id = json_object_get(job->root, "id");

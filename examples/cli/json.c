@@ -145,6 +145,23 @@ int cli_output_fill(json_t *o, const char *name, const void *data, size_t len)
 	return bad ? -ENOMEM : 0;
 }
 
+json_t *cli_invalid_result(const char *id, long line, const char *message,
+			   bool with_output)
+{
+	json_t *o = json_object();
+
+	if (o && (json_object_set_new(o, "id", id ? json_string(id) : json_null()) ||
+		  json_object_set_new(o, "line", json_integer(line)) ||
+		  json_object_set_new(o, "status", json_string("invalid")) ||
+		  json_object_set_new(o, "message", cli_json_text(message)) ||
+		  (with_output && (cli_output_fill(o, "stdout", "", 0) ||
+				   cli_output_fill(o, "stderr", "", 0))))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
 int cli_json_line(FILE *f, const json_t *o)
 {
 	errno = 0;
@@ -247,21 +264,55 @@ json_t *cli_json_text(const char *s)
 
 	if (v || !s)
 		return v;
-	/* A message the library cut inside a character (its buffers are
-	 * cut byte-wise): without the piece. */
-	v = json_stringn(s, cli_utf8_cut(s, strlen(s)));
-	if (v)
-		return v;
-	/* Not valid UTF-8 (a host path of other bytes in a message, say):
-	 * the text with every non-ASCII byte as '?', rather than no result
-	 * at all. */
+	/* Not valid UTF-8 (a host path of other bytes in a message, or one
+	 * the library cut inside a character): the text with '?' for each
+	 * byte that is not part of a character, rather than no result. */
 	copy = strdup(s);
 	if (!copy)
 		return NULL;
-	for (char *c = copy; *c; c++)
-		if ((unsigned char)*c >= 0x80)
-			*c = '?';
+	cli_utf8_clean(copy);
 	v = json_string(copy);
 	free(copy);
 	return v;
+}
+
+/* The length of the well-formed UTF-8 character at u (n bytes left), as
+ * jansson checks it: no overlong form, surrogate or code point past
+ * U+10FFFF; 0 when there is none. */
+static size_t utf8_char(const unsigned char *u, size_t n)
+{
+	size_t len = seq_len(u[0]);
+	uint32_t cp;
+
+	if (u[0] < 0x80)
+		return 1;
+	if (len == 1 || len > n)
+		return 0;
+	cp = u[0] & (0x7fu >> len);
+	for (size_t k = 1; k < len; k++) {
+		if ((u[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[k] & 0x3fu);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+	    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void cli_utf8_clean(char *s)
+{
+	unsigned char *u = (unsigned char *)s;
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_char(u + i, n - i);
+
+		if (k == 0) {
+			u[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
 }
