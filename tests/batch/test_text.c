@@ -19,7 +19,9 @@ static const char *rep(const char *s, int n)
 	for (int k = 0; k < n; k++)
 		memcpy(out + len * (size_t)k, s, len);
 	out[len * (size_t)n] = '\0';
-	return tfmt("%s", out);
+	const char *kept = tfmt("%s", out);
+	free(out);
+	return kept;
 }
 
 /* The job of the fuzzing report, exactly, then a good job. */
