@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "internal.h"
 #include "seccomp.h"
@@ -188,6 +191,117 @@ int rj_plan_set_stdin(rj_plan *p, const void *data, size_t len)
 	return 0;
 }
 
+/* Put path in absolute form without "." components or repeated slashes
+ * (".." is kept: only the kernel can resolve it). 0, or -errno. */
+static int abs_clean(const char *path, char *out, size_t n)
+{
+	size_t len = 0;
+
+	if (path[0] != '/') {
+		if (!getcwd(out, n))
+			return -errno;
+		len = strlen(out);
+	}
+	for (const char *c = path; *c;) {
+		const char *end = strchrnul(c, '/');
+		size_t k = (size_t)(end - c);
+
+		if (k && !(k == 1 && c[0] == '.')) {
+			if (len + 1 + k + 1 > n)
+				return -ENAMETOOLONG;
+			if (!len || out[len - 1] != '/')
+				out[len++] = '/';
+			memcpy(out + len, c, k);
+			len += k;
+		}
+		c = *end ? end + 1 : end;
+	}
+	if (!len)
+		out[len++] = '/';
+	out[len] = '\0';
+	return 0;
+}
+
+/* Where host lies inside dir (both clean and absolute): the rest of host
+ * after dir's path, or NULL. */
+static const char *path_below(const char *host, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n > 1 && !strncmp(host, dir, n) && host[n] == '/' && host[n + 1])
+		return host + n + 1;
+	return NULL;
+}
+
+/* Open rest beneath the workdir without following any link; -errno. */
+static int open_beneath(const char *workdir, const char *rest, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)flags, .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int wfd = open(workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (wfd < 0)
+		return -errno;
+	int fd = (int)syscall(SYS_openat2, wfd, rest, &how, sizeof how);
+	int e = errno;
+	close(wfd);
+	return fd < 0 ? -e : fd;
+}
+
+/*
+ * Open a host file the caller named, for reading, without blocking (a FIFO
+ * with no writer would hold the caller's event loop) and only if it is a
+ * regular file. A path inside the plan's workdir (set before) is resolved
+ * beneath it without following any symbolic link: the workdir is kept
+ * across runs, so a link there may have been planted by an earlier
+ * program to make a later run read a file of the caller's. Everywhere
+ * else the path is the caller's own and is followed as open() does.
+ * Returns the fd, or -errno with the plan's message set.
+ */
+static int open_host_file(rj_plan *p, const char *host, const char *what)
+{
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	char abs[4096], dir[4096], *real = NULL;
+	const char *rest = NULL;
+	int fd;
+
+	if (p->workdir && abs_clean(host, abs, sizeof abs) == 0) {
+		if (abs_clean(p->workdir, dir, sizeof dir) == 0)
+			rest = path_below(abs, dir);
+		if (!rest && (real = realpath(p->workdir, NULL)))
+			rest = path_below(abs, real);
+	}
+	if (rest)
+		fd = open_beneath(real ? real : p->workdir, rest, flags);
+	else if ((fd = open(host, flags)) < 0)
+		fd = -errno;
+	free(real);
+	if (fd == -ELOOP && rest)
+		rj__fmt(p->err, sizeof p->err, "%s '%s' lies in the workdir and is "
+			"reached through a symbolic link there, which an earlier run "
+			"could have planted: name the file itself", what, host);
+	else if (fd == -EXDEV && rest)
+		rj__fmt(p->err, sizeof p->err, "%s '%s' leaves the workdir through "
+			"'..' inside it: name the file itself", what, host);
+	if ((fd == -ELOOP || fd == -EXDEV) && rest)
+		return fd;
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = fd < 0 ? -fd : errno;
+		if (fd >= 0)
+			close(fd);
+		rj__fmt(p->err, sizeof p->err, "cannot read %s '%s': %s", what, host,
+			e == ENOSYS ? "this kernel has no openat2 (Linux 5.6)" : strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		rj__fmt(p->err, sizeof p->err, "%s '%s' is not a regular file (a FIFO or "
+			"a device could block every run)", what, host);
+		return -EINVAL;
+	}
+	return fd;
+}
+
 int rj_plan_set_stdin_file(rj_plan *p, const char *path)
 {
 	if (!p || !path)
@@ -195,6 +309,13 @@ int rj_plan_set_stdin_file(rj_plan *p, const char *path)
 	invalidate(p);
 	if (!path[0])
 		return fail(p, EINVAL, "stdin file name is empty%s", "");
+	/* Checked now, as the files are: a FIFO or a device would block the
+	 * spawn (and with it the event loop), and a link planted in the
+	 * workdir would feed the program a file of the caller's. */
+	int fd = open_host_file(p, path, "stdin file");
+	if (fd < 0)
+		return fd;
+	close(fd);
 	char *copy = strdup(path);
 	if (!copy)
 		return -ENOMEM;
@@ -265,26 +386,23 @@ int rj_plan_add_file(rj_plan *p, const char *box_path, const void *data,
 
 static int read_host_file(rj_plan *p, const char *host, char **data, size_t *len, mode_t *mode)
 {
-	int fd = open(host, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open_host_file(p, host, "host file");
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		rj__fmt(p->err, sizeof p->err, "cannot read host file '%s': %s", host, strerror(e));
-		return -e;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_INLINE_FILE) {
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > MAX_INLINE_FILE) {
 		close(fd);
-		return fail(p, EINVAL, "host file '%s' is not a regular file of at most 1 GiB", host);
+		return fail(p, EFBIG, "host file '%s' is larger than 1 GiB", host);
 	}
 	char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	size_t got = 0;
+	int e = 0;
 	while (buf && got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
+			e = n < 0 ? errno : 0;
 			break;
 		}
 		got += (size_t)n;
@@ -292,6 +410,11 @@ static int read_host_file(rj_plan *p, const char *host, char **data, size_t *len
 	close(fd);
 	if (!buf)
 		return -ENOMEM;
+	if (e) {
+		free(buf);
+		rj__fmt(p->err, sizeof p->err, "cannot read host file '%s': %s", host, strerror(e));
+		return -e;
+	}
 	*data = buf;
 	*len = got;
 	*mode = st.st_mode;

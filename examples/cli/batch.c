@@ -173,10 +173,21 @@ static int open_files(struct batch *b)
  * ---------------------------------------------------------------------- */
 
 /* Write one result line; a stdout that cannot take it ends the batch,
- * since no later result could be delivered either. */
-static void emit(struct batch *b, json_t *o, enum rj_status status)
+ * since no later result could be delivered either. A result that could
+ * not be built (its texts are made encodable, so only memory can fail it)
+ * still gets a line that names its job and status, rather than ending the
+ * batch. */
+static void emit(struct batch *b, json_t *o, const char *id,
+		 enum rj_status status)
 {
-	int rc = o ? cli_json_line(stdout, o) : -ENOMEM;
+	int rc;
+
+	if (!o)
+		o = json_pack("{s:s?, s:s, s:s, s:s, s:s}", "id", id, "status",
+			      rj_status_name(status), "message", "ringjail could "
+			      "not build this result (out of memory?)",
+			      "stdout", "", "stderr", "");
+	rc = o ? cli_json_line(stdout, o) : -ENOMEM;
 
 	json_decref(o);
 	b->counts[status]++;
@@ -191,18 +202,8 @@ static void emit(struct batch *b, json_t *o, enum rj_status status)
 static void emit_invalid(struct batch *b, const char *id, long line,
 			 const char *message)
 {
-	json_t *o = json_object();
-
-	if (o && (json_object_set_new(o, "id", id ? json_string(id) : json_null()) ||
-		  json_object_set_new(o, "line", json_integer(line)) ||
-		  json_object_set_new(o, "status", json_string("invalid")) ||
-		  json_object_set_new(o, "message", json_string(message)) ||
-		  (!b->output_dir && (cli_output_fill(o, "stdout", "", 0) ||
-				      cli_output_fill(o, "stderr", "", 0))))) {
-		json_decref(o);
-		o = NULL;
-	}
-	emit(b, o, RJ_STATUS_INVALID);
+	emit(b, cli_invalid_result(id, line, message, !b->output_dir), id,
+	     RJ_STATUS_INVALID);
 }
 
 static void emit_result(struct batch *b, const char *id,
@@ -218,12 +219,12 @@ static void emit_result(struct batch *b, const char *id,
 		json_decref(o);
 		o = NULL;
 	}
-	emit(b, o, r->status);
+	emit(b, o, id, r->status);
 }
 
 static const char *stop_signal_name(void)
 {
-	return cli_signal_last == SIGTERM ? "SIGTERM" : "SIGINT";
+	return cli_signal_name(cli_signal_last);
 }
 
 /* ------------------------------------------------------------------------
@@ -379,7 +380,7 @@ static int check_id(struct batch *b, struct cli_job *job)
 	if (rc < 0)
 		return cli_job_fail(job, "id", "out of memory");
 	if (rc == 0)
-		return cli_job_fail(job, "id", "duplicate id '%.200s'%s", job->id,
+		return cli_job_fail(job, "id", "duplicate id '%.*s'%s", CLI_CUT(job->id, 200),
 				    b->shard_n > 1 ? " in this shard" : "");
 	/* The id names the output files: keep it inside DIR. */
 	if (b->output_dir && (strchr(job->id, '/') || job->id[0] == '.' ||
@@ -574,14 +575,14 @@ static void run_loop(struct batch *b)
 		if (cli_signal_count && !b->stopping)
 			stop(b);
 		if (cli_signal_count > 1) {
-			snprintf(why, sizeof(why), "interrupted by %s: killed; a second "
+			cli_format(why, sizeof(why), "interrupted by %s: killed; a second "
 				 "signal ended the wait for its end", stop_signal_name());
 			abandon(b, RJ_STATUS_INTERRUPTED, why);
 			return;
 		}
 		rc = loop_once(b);
 		if (rc < 0) {
-			snprintf(why, sizeof(why), "the event loop failed: %s: %s",
+			cli_format(why, sizeof(why), "the event loop failed: %s: %s",
 				 strerror(-rc), rj_executor_error(b->ex));
 			cli_error("batch: %s", why);
 			b->failed = true;
@@ -608,7 +609,7 @@ static int batch_run(struct batch *b)
 	if (b->progress < 0)
 		b->progress = isatty(STDERR_FILENO);
 	if (cli_catch_signals() < 0)
-		cli_error("cannot catch SIGINT and SIGTERM: %s", strerror(errno));
+		cli_error("cannot catch the stop signals: %s", strerror(errno));
 	rc = rj_executor_new(&b->ex, &o);
 	if (rc < 0) {
 		cli_error("batch: cannot create the executor: %s", rj_executor_error(NULL));

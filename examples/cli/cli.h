@@ -19,10 +19,12 @@
 #define RINGJAIL_CLI_H
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -108,14 +110,24 @@ struct cli_plan_info {
 /* Set one limit on plan and record it in info. 0 or CLI_BAD_FORM. */
 int cli_set_limit(rj_plan *plan, struct cli_plan_info *info,
 		  enum rj_limit limit, uint64_t value, char *err, size_t n);
-/* --file HOST[:BOX]: copy a host file into the workspace. */
-int cli_add_file_spec(rj_plan *plan, const char *spec, char *err, size_t n);
+/* Open a host file the caller named, for reading: without blocking, only
+ * a regular file, and, when it lies inside workdir (NULL: none), resolved
+ * beneath the workdir without following any link, since a kept workdir
+ * may hold links an earlier run planted (lib/plan.c applies the same
+ * rule). 0 with *fd, or CLI_BAD_HOST with err. */
+int cli_open_host_file(const char *path, const char *workdir, int *fd,
+		       char *err, size_t n);
+/* --file HOST[:BOX]: copy a host file into the workspace; workdir is the
+ * run's (NULL: none), given before any file. */
+int cli_add_file_spec(rj_plan *plan, const char *spec, const char *workdir,
+		      char *err, size_t n);
 /* --dir HOST[:BOX][:rw]: a host directory visible at BOX. */
 int cli_add_dir_spec(rj_plan *plan, const char *spec, char *err, size_t n);
 /* --env NAME=VALUE. */
 int cli_set_env_spec(rj_plan *plan, const char *spec, char *err, size_t n);
 /* --stdin FILE: checked for reading now, opened again at each spawn. */
-int cli_set_stdin_file(rj_plan *plan, const char *path, char *err, size_t n);
+int cli_set_stdin_file(rj_plan *plan, const char *path, const char *workdir,
+		       char *err, size_t n);
 /* --workdir DIR. */
 int cli_set_workdir(rj_plan *plan, const char *dir, char *err, size_t n);
 /* Turn a failed rj_plan_* call (rc < 0) into a message in err (the plan's
@@ -134,6 +146,11 @@ int cli_result_fill(json_t *o, const struct rj_result *r,
 /* Add captured output as o[name] (valid UTF-8) or o[name_base64]. */
 int cli_output_fill(json_t *o, const char *name, const void *data,
 		    size_t len);
+/* The result of an invalid line (CLI.md: "id" or null, "line", status,
+ * message, and with_output the empty output pair). NULL only when out of
+ * memory. */
+json_t *cli_invalid_result(const char *id, long line, const char *message,
+			   bool with_output);
 /* Write o compactly as one line and flush. 0 or -errno. */
 int cli_json_line(FILE *f, const json_t *o);
 /* A result for a run that never started: status, stage, message. */
@@ -141,17 +158,42 @@ void cli_result_synth(struct rj_result *r, enum rj_status status, int stage,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* A short rendering of a JSON value for messages ("true", "\"abc\""). */
 void cli_json_brief(const json_t *v, char *buf, size_t n);
+/* A JSON string of s; where s is not valid UTF-8, of s with each
+ * non-ASCII byte as '?', so that a message can always be written. NULL
+ * only when out of memory (or s is NULL). */
+json_t *cli_json_text(const char *s);
+
+/* The length of the longest prefix of s[0..len) that does not end inside
+ * a UTF-8 character: where to cut text that may be quoted in JSON
+ * ("%.*s" with it, instead of "%.37s", which can split a character and
+ * make the whole message invalid). */
+size_t cli_utf8_cut(const char *s, size_t len);
+/* Make s valid UTF-8 in place: '?' for each byte that is not part of a
+ * well-formed character. */
+void cli_utf8_clean(char *s);
+/* snprintf into buf, but a message too long for it is cut between
+ * characters. */
+void cli_format(char *buf, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cli_vformat(char *buf, size_t n, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+/* The arguments of "%.*s" for at most max bytes of s, cut between
+ * characters. */
+#define CLI_CUT(s, max) (int)cli_utf8_cut((s), strnlen((s), (max))), (s)
 
 /* ------------------------------------------------------------------------
  * sys.c
  * ---------------------------------------------------------------------- */
 
-/* The number of SIGINT/SIGTERM received, and the last one. */
+/* The number of stop signals received, and the last one. */
 extern volatile sig_atomic_t cli_signal_count;
 extern volatile sig_atomic_t cli_signal_last;
-/* Catch SIGINT and SIGTERM into the counters above and SIGPIPE into a
- * no-op, all without SA_RESTART so blocking calls return EINTR. */
+/* Catch the stop signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) into the
+ * counters above and SIGPIPE into a no-op, all without SA_RESTART so
+ * blocking calls return EINTR. */
 int cli_catch_signals(void);
+/* "SIGINT" and the like, for messages. */
+const char *cli_signal_name(int sig);
 /* Write all of buf, across partial writes and EINTR. 0 or -errno. */
 int cli_write_all(int fd, const void *buf, size_t len);
 /* CLOCK_MONOTONIC in seconds. */
@@ -169,6 +211,7 @@ struct cli_job {
 	long line;                 /* numbered from 0 */
 	json_t *root;              /* the parsed line */
 	const char *id;            /* borrowed from root; NULL when unreadable */
+	const char *workdir;       /* borrowed from root; NULL when none */
 	rj_plan *plan;
 	struct cli_plan_info info;
 	char err[CLI_ERR_MAX];     /* "line N: field 'F': why" */

@@ -71,7 +71,8 @@ void cli_help_run(FILE *f)
 "    --open-files N      open file descriptors (default: 256)\n"
 "    --stack SIZE        stack; 'unlimited' lifts it, the memory limit\n"
 "                        still bounds it (default: 8M)\n"
-"    --stdin FILE        feed FILE to stdin (default: empty, immediate EOF)\n"
+"    --stdin FILE        feed FILE, a regular file, to stdin (default:\n"
+"                        empty, immediate EOF)\n"
 "    --file HOST[:BOX]   copy a host file into /box, at BOX (default: its\n"
 "                        base name); it keeps its executable bit.\n"
 "                        Repeatable\n"
@@ -97,7 +98,8 @@ void cli_help_run(FILE *f)
 "\n"
 "EXIT STATUS\n"
 "    0 when the result's status is ok; 1 for any other status of the\n"
-"    program; 2 on a usage error or a setup_error.\n", f);
+"    program; 2 on a usage error or a setup_error. SIGINT, SIGTERM,\n"
+"    SIGHUP or SIGQUIT kills the sandbox: status interrupted, exit 1.\n", f);
 }
 
 void cli_help_batch(FILE *f)
@@ -132,8 +134,8 @@ void cli_help_batch(FILE *f)
 "    captured output as \"stdout\"/\"stderr\" (text) or \"stdout_base64\"/\n"
 "    \"stderr_base64\" (not UTF-8). Lines are numbered from 0. A summary\n"
 "    (counts by status, runs per second) goes to stderr at the end.\n"
-"    SIGINT or SIGTERM stops the batch: running jobs are killed and\n"
-"    reported as 'interrupted'.\n"
+"    SIGINT, SIGTERM, SIGHUP or SIGQUIT stops the batch: running jobs\n"
+"    are killed and reported as 'interrupted'.\n"
 "\n"
 "OPTIONS\n"
 "    -j N, --jobs N      run at most N sandboxes at once (default: twice\n"

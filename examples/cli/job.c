@@ -27,13 +27,14 @@ static const char *const field_names =
 
 int cli_job_fail(struct cli_job *job, const char *field, const char *fmt, ...)
 {
-	int n = snprintf(job->err, sizeof(job->err), "line %ld: field '%.200s': ",
-			 job->line, field);
+	size_t n;
 	va_list ap;
 
+	cli_format(job->err, sizeof(job->err), "line %ld: field '%.*s': ",
+		   job->line, CLI_CUT(field, 200));
+	n = strlen(job->err);
 	va_start(ap, fmt);
-	if (n > 0 && (size_t)n < sizeof(job->err))
-		vsnprintf(job->err + n, sizeof(job->err) - (size_t)n, fmt, ap);
+	cli_vformat(job->err + n, sizeof(job->err) - n, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -69,8 +70,11 @@ int cli_job_open(struct cli_job *job, const char *text, size_t len, long line)
 	 * recursion on hostile input. */
 	job->root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
 	if (!job->root || !json_is_object(job->root)) {
-		snprintf(job->err, sizeof(job->err), "line %ld: not a JSON object%s%s",
+		cli_format(job->err, sizeof(job->err), "line %ld: not a JSON object%s%s",
 			 line, job->root ? "" : ": ", job->root ? "" : e.text);
+		/* jansson's text quotes the line near the error, cut byte-wise,
+		 * and the line may not be UTF-8 at all. */
+		cli_utf8_clean(job->err);
 		return -1;
 	}
 	id = json_object_get(job->root, "id");
@@ -150,8 +154,8 @@ static int f_stdin(struct cli_job *job, json_t *v)
 	if (!json_is_object(v) || json_object_size(v) != 1 ||
 	    !(path = cstr(json_object_get(v, "path"))))
 		return fail_type(job, "stdin", "expected text or {\"path\": FILE}", v);
-	return helper(job, "stdin.path",
-		      cli_set_stdin_file(job->plan, path, err, sizeof(err)), err);
+	return helper(job, "stdin.path", cli_set_stdin_file(job->plan, path,
+		      job->workdir, err, sizeof(err)), err);
 }
 
 /* "0755" (or "755"): at most four octal digits. */
@@ -166,31 +170,26 @@ static int parse_mode(const char *s, unsigned *mode)
 	return *mode <= 07777 ? 0 : -EINVAL;
 }
 
-/* Read a host file whole, with the caller's permissions. */
-static int read_host_file(const char *path, char **data, size_t *len)
+/* Read a host file whole, with the caller's permissions (opened as
+ * cli_open_host_file says). 0, or -1 with job->err set. */
+static int read_host_file(struct cli_job *job, const char *field,
+			  const char *path, char **data, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char err[CLI_ERR_MAX], *buf = NULL;
 	struct stat st;
 	size_t got = 0;
-	int rc = 0;
+	int fd, rc = 0;
 
-	if (fd < 0)
-		return -errno;
+	if (cli_open_host_file(path, job->workdir, &fd, err, sizeof(err)))
+		return cli_job_fail(job, field, "%s", err);
 	if (fstat(fd, &st) < 0)
 		rc = -errno;
-	else if (!S_ISREG(st.st_mode))
-		rc = -EINVAL;
 	else if ((uint64_t)st.st_size > MAX_HOST_FILE)
 		rc = -EFBIG;
-	if (rc < 0)
-		goto out;
-	*data = malloc((size_t)st.st_size + 1);
-	if (!*data) {
+	else if (!(buf = malloc((size_t)st.st_size + 1)))
 		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
+	while (rc == 0 && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -200,12 +199,14 @@ static int read_host_file(const char *path, char **data, size_t *len)
 		}
 		got += (size_t)n;
 	}
-	*len = got;
-	if (rc < 0)
-		free(*data);
-out:
 	close(fd);
-	return rc;
+	if (rc == 0) {
+		*data = buf;
+		*len = got;
+		return 0;
+	}
+	free(buf);
+	return cli_job_fail(job, field, "cannot read '%s': %s", path, strerror(-rc));
 }
 
 /* A workspace name: relative, non-empty, no ".." component. */
@@ -238,10 +239,8 @@ static int add_host_file(struct cli_job *job, const char *field,
 		rc = rj_plan_add_host_file(job->plan, name, path);
 		return plan_rc(job, field, rc);
 	}
-	rc = read_host_file(path, &data, &len);
-	if (rc < 0)
-		return cli_job_fail(job, field, "cannot read '%s': %s", path,
-				    rc == -EINVAL ? "not a regular file" : strerror(-rc));
+	if (read_host_file(job, field, path, &data, &len) < 0)
+		return -1;
 	rc = rj_plan_add_file(job->plan, name, data, len, mode);
 	free(data);
 	return plan_rc(job, field, rc);
@@ -255,7 +254,7 @@ static int add_one_file(struct cli_job *job, const char *name, json_t *spec)
 	unsigned mode = 0644;
 	char field[300];
 
-	snprintf(field, sizeof(field), "files.%.200s", name);
+	cli_format(field, sizeof(field), "files.%.*s", CLI_CUT(name, 200));
 	if (!good_box_name(name))
 		return cli_job_fail(job, field, "expected a relative path in the "
 				    "workspace, without '..'");
@@ -263,8 +262,10 @@ static int add_one_file(struct cli_job *job, const char *name, json_t *spec)
 	    json_object_size(spec) != 1u + !!mode_v)
 		return fail_type(job, field, "expected {\"content\": TEXT} or "
 				 "{\"path\": HOST}, with an optional \"mode\"", spec);
-	if (mode_v && parse_mode(json_string_value(mode_v), &mode) < 0) {
-		snprintf(field, sizeof(field), "files.%.200s.mode", name);
+	/* cstr: a NUL inside ("07\u00009") would otherwise end the mode
+	 * early and be read as 07. */
+	if (mode_v && parse_mode(cstr(mode_v), &mode) < 0) {
+		cli_format(field, sizeof(field), "files.%.*s.mode", CLI_CUT(name, 200));
 		return fail_type(job, field, "expected an octal string such as \"0755\"",
 				 mode_v);
 	}
@@ -278,6 +279,52 @@ static int add_one_file(struct cli_job *job, const char *name, json_t *spec)
 	if (!cstr(path))
 		return fail_type(job, field, "expected \"path\" as a host path", path);
 	return add_host_file(job, field, name, cstr(path), mode_v != NULL, mode);
+}
+
+/* Names in an order where '/' comes before every other byte, so that
+ * whatever lies under "a/" comes right after "a". */
+static int cmp_box_names(const void *x, const void *y)
+{
+	const unsigned char *a = *(const unsigned char *const *)x;
+	const unsigned char *b = *(const unsigned char *const *)y;
+
+	for (; *a && *a == *b; a++, b++)
+		;
+	if (*a == *b)
+		return 0;
+	if (!*a || !*b)
+		return *a ? 1 : -1;
+	return (*a == '/' ? 0 : *a) - (*b == '/' ? 0 : *b);
+}
+
+/* "a" and "a/b" cannot both be written: one needs a as a file, the other
+ * as a folder. Found here, not as a setup_error at spawn; sorted, so that
+ * a job of many files costs n log n, not n squared. */
+static int check_file_names(struct cli_job *job, json_t *files)
+{
+	size_t n = json_object_size(files), k = 0;
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	const char *name;
+	json_t *spec;
+	int rc = 0;
+
+	if (!names)
+		return cli_job_fail(job, "files", "out of memory");
+	json_object_foreach(files, name, spec)
+		names[k++] = name;
+	qsort(names, n, sizeof(*names), cmp_box_names);
+	for (k = 0; k + 1 < n && rc == 0; k++) {
+		size_t len = strlen(names[k]);
+		char field[300];
+
+		if (strncmp(names[k], names[k + 1], len) || names[k + 1][len] != '/')
+			continue;
+		cli_format(field, sizeof(field), "files.%.*s", CLI_CUT(names[k + 1], 200));
+		rc = cli_job_fail(job, field, "needs '%.*s' to be a folder, but that "
+				  "is a file of the job too", CLI_CUT(names[k], 200));
+	}
+	free(names);
+	return rc;
 }
 
 static int f_files(struct cli_job *job, json_t *v)
@@ -294,7 +341,7 @@ static int f_files(struct cli_job *job, json_t *v)
 		if (add_one_file(job, name, spec) < 0)
 			return -1;
 	}
-	return 0;
+	return check_file_names(job, v);
 }
 
 /* One limit in any of its JSON forms: a number (seconds may be fractional,
@@ -331,7 +378,7 @@ static int f_limits(struct cli_job *job, json_t *v)
 		const struct cli_limit_spec *s = cli_limit_by_key(key);
 		uint64_t value;
 
-		snprintf(field, sizeof(field), "limits.%.200s", key);
+		cli_format(field, sizeof(field), "limits.%.*s", CLI_CUT(key, 200));
 		if (!s)
 			return cli_job_fail(job, field, "unknown limit (expected time, "
 					    "wall_time, mem, output, fsize, disk, "
@@ -354,7 +401,7 @@ static int f_env(struct cli_job *job, json_t *v)
 	if (!json_is_object(v))
 		return fail_type(job, "env", "expected an object of strings", v);
 	json_object_foreach(v, name, val) {
-		snprintf(field, sizeof(field), "env.%.200s", name);
+		cli_format(field, sizeof(field), "env.%.*s", CLI_CUT(name, 200));
 		if (!*name || strchr(name, '='))
 			return cli_job_fail(job, field, "expected a variable name "
 					    "without '='");
@@ -388,8 +435,11 @@ static int f_workdir(struct cli_job *job, json_t *v)
 
 	if (!cstr(v))
 		return fail_type(job, "workdir", "expected a host directory", v);
-	return helper(job, "workdir",
-		      cli_set_workdir(job->plan, cstr(v), err, sizeof(err)), err);
+	if (helper(job, "workdir", cli_set_workdir(job->plan, cstr(v), err,
+					       sizeof(err)), err) < 0)
+		return -1;
+	job->workdir = cstr(v);
+	return 0;
 }
 
 /* An array of strings, each given to apply(); field names the array. */
@@ -451,12 +501,14 @@ static const struct {
 	{ "id", NULL },
 	{ "argv", NULL },
 	{ "best_effort", f_best_effort },
+	/* Before stdin and files: a host path inside the workdir is opened
+	 * beneath it, never through a link planted there. */
+	{ "workdir", f_workdir },
 	{ "stdin", f_stdin },
 	{ "files", f_files },
 	{ "limits", f_limits },
 	{ "env", f_env },
 	{ "net", f_net },
-	{ "workdir", f_workdir },
 	{ "dirs", f_dirs },
 	{ "allow_syscalls", f_allow },
 	{ "deny_syscalls", f_deny },
@@ -469,6 +521,102 @@ static bool known_field(const char *key, size_t len)
 		if (strlen(fields[k].name) == len && !memcmp(fields[k].name, key, len))
 			return true;
 	return false;
+}
+
+/* What execve copies onto the new stack, as fs/exec.c counts it: each
+ * string with its NUL and a pointer to it. */
+#define EXEC_STRLEN_MAX (32u * 4096u) /* MAX_ARG_STRLEN, with the NUL */
+#define EXEC_ARGS_MIN   (32u * 4096u) /* ARG_MAX: always allowed */
+#define EXEC_ARGS_MAX   (6ull << 20)  /* 3/4 of _STK_LIM */
+/* The program's path as execve gets it after the PATH lookup, and what
+ * else the library may pass: an allowance, not a count. */
+#define EXEC_SLACK      4096u
+
+static const char *const default_env_names[] = { "PATH", "HOME", "TMPDIR", "LANG" };
+#define DEFAULT_ENV_BYTES (sizeof("PATH=/usr/local/bin:/usr/bin:/bin") + \
+			   sizeof("HOME=/box") + sizeof("TMPDIR=/tmp") + \
+			   sizeof("LANG=C.UTF-8"))
+
+/* The bytes and pointers of argv, or -1 (with job->err) when one argument
+ * is longer than execve takes. */
+static int argv_size(struct cli_job *job, uint64_t *bytes, uint64_t *ptrs)
+{
+	json_t *a = json_object_get(job->root, "argv"), *v;
+	size_t k;
+
+	json_array_foreach(a, k, v) {
+		char field[32];
+
+		if (json_string_length(v) + 1 > EXEC_STRLEN_MAX) {
+			snprintf(field, sizeof(field), "argv[%zu]", k);
+			return cli_job_fail(job, field, "%zu bytes; execve takes at "
+					    "most %u per argument", json_string_length(v),
+					    EXEC_STRLEN_MAX - 1);
+		}
+		*bytes += json_string_length(v) + 1;
+		(*ptrs)++;
+	}
+	return 0;
+}
+
+/* The same for the environment the program gets: the job's variables
+ * and the defaults they do not replace. */
+static int env_size(struct cli_job *job, uint64_t *bytes, uint64_t *ptrs)
+{
+	json_t *env = json_object_get(job->root, "env"), *v;
+	const char *name;
+
+	*bytes += DEFAULT_ENV_BYTES;
+	*ptrs += 4;
+	for (size_t k = 0; k < 4; k++) {
+		json_t *over = json_object_get(env, default_env_names[k]);
+
+		if (over) {
+			*bytes -= strlen(default_env_names[k]) + 1 +
+				  strlen(json_string_value(over)) + 1;
+			(*ptrs)--;
+		}
+	}
+	json_object_foreach(env, name, v) {
+		size_t len = strlen(name) + 1 + json_string_length(v) + 1;
+		char field[300];
+
+		if (len > EXEC_STRLEN_MAX) {
+			cli_format(field, sizeof(field), "env.%.*s", CLI_CUT(name, 200));
+			return cli_job_fail(job, field, "%zu bytes as NAME=VALUE; execve "
+					    "takes at most %u per variable", len - 1,
+					    EXEC_STRLEN_MAX - 1);
+		}
+		*bytes += len;
+		(*ptrs)++;
+	}
+	return 0;
+}
+
+/* A program whose arguments and environment execve cannot take would
+ * fail at spawn as setup_error; the job says so, so it is invalid. */
+static int check_exec_size(struct cli_job *job)
+{
+	uint64_t stack = rj_plan_get_limit(job->plan, RJ_LIMIT_STACK);
+	uint64_t limit = stack / 4 < EXEC_ARGS_MAX ? stack / 4 : EXEC_ARGS_MAX;
+	uint64_t abytes = 0, aptrs = 0, ebytes = 0, eptrs = 0, need;
+
+	if (limit < EXEC_ARGS_MIN)
+		limit = EXEC_ARGS_MIN;
+	if (argv_size(job, &abytes, &aptrs) < 0 || env_size(job, &ebytes, &eptrs) < 0)
+		return -1;
+	need = abytes + aptrs * sizeof(void *) + EXEC_SLACK;
+	if (need > limit)
+		return cli_job_fail(job, "argv", "about %llu bytes; execve takes at most "
+				    "%llu (a quarter of the stack limit, at most 6 MiB)",
+				    (unsigned long long)need, (unsigned long long)limit);
+	need += ebytes + eptrs * sizeof(void *);
+	if (need > limit)
+		return cli_job_fail(job, "env", "argv and env take about %llu bytes; "
+				    "execve takes at most %llu (a quarter of the stack "
+				    "limit, at most 6 MiB)", (unsigned long long)need,
+				    (unsigned long long)limit);
+	return 0;
 }
 
 int cli_job_build(struct cli_job *job, bool capture)
@@ -490,6 +638,8 @@ int cli_job_build(struct cli_job *job, bool capture)
 		if (v && fields[k].apply && fields[k].apply(job, v) < 0)
 			return -1;
 	}
+	if (check_exec_size(job) < 0)
+		return -1;
 	if (capture) {
 		uint64_t max = job->info.output_limit;
 

@@ -90,7 +90,7 @@ int cli_result_fill(json_t *o, const struct rj_result *r,
 	put(o, "output_truncated", json_boolean(r->output_truncated), &bad);
 	put(o, "hardening", hardening_json(r->hardening), &bad);
 	put(o, "limits", limits_json(r, info), &bad);
-	put(o, "message", json_string(r->message), &bad);
+	put(o, "message", cli_json_text(r->message), &bad);
 	put(o, "voluntary_ctxsw", json_integer(r->voluntary_ctxsw), &bad);
 	put(o, "involuntary_ctxsw", json_integer(r->involuntary_ctxsw), &bad);
 	if (r->status == RJ_STATUS_SETUP_ERROR) {
@@ -145,6 +145,23 @@ int cli_output_fill(json_t *o, const char *name, const void *data, size_t len)
 	return bad ? -ENOMEM : 0;
 }
 
+json_t *cli_invalid_result(const char *id, long line, const char *message,
+			   bool with_output)
+{
+	json_t *o = json_object();
+
+	if (o && (json_object_set_new(o, "id", id ? json_string(id) : json_null()) ||
+		  json_object_set_new(o, "line", json_integer(line)) ||
+		  json_object_set_new(o, "status", json_string("invalid")) ||
+		  json_object_set_new(o, "message", cli_json_text(message)) ||
+		  (with_output && (cli_output_fill(o, "stdout", "", 0) ||
+				   cli_output_fill(o, "stderr", "", 0))))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
 int cli_json_line(FILE *f, const json_t *o)
 {
 	errno = 0;
@@ -164,7 +181,7 @@ void cli_result_synth(struct rj_result *r, enum rj_status status, int stage,
 	r->exit_code = -1;
 	r->setup_stage = stage;
 	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	cli_vformat(r->message, sizeof(r->message), fmt, ap);
 	va_end(ap);
 }
 
@@ -177,8 +194,125 @@ void cli_json_brief(const json_t *v, char *buf, size_t n)
 		return;
 	}
 	if (strlen(s) > 40)
-		snprintf(buf, n, "%.37s...", s);
+		snprintf(buf, n, "%.*s...", (int)cli_utf8_cut(s, 37), s);
 	else
-		snprintf(buf, n, "%s", s);
+		cli_format(buf, n, "%s", s);
 	free(s);
+}
+
+/* ------------------------------------------------------------------------
+ * Text: cut between characters, and always encodable
+ * ---------------------------------------------------------------------- */
+
+/* How many bytes the UTF-8 sequence that starts with lead has; 1 for a
+ * byte that cannot start one (left for the JSON check to refuse). */
+static size_t seq_len(unsigned char lead)
+{
+	if ((lead & 0xe0) == 0xc0)
+		return 2;
+	if ((lead & 0xf0) == 0xe0)
+		return 3;
+	if ((lead & 0xf8) == 0xf0)
+		return 4;
+	return 1;
+}
+
+size_t cli_utf8_cut(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = len, tail = 0;
+
+	/* Walk back over the continuation bytes (10xxxxxx) of the last
+	 * character to its first byte, then keep it only if it is whole. */
+	while (i > 0 && tail < 3 && (u[i - 1] & 0xc0) == 0x80) {
+		i--;
+		tail++;
+	}
+	if (i == 0)
+		return len;
+	if (seq_len(u[i - 1]) > tail + 1)
+		return i - 1;
+	return len;
+}
+
+void cli_vformat(char *buf, size_t n, const char *fmt, va_list ap)
+{
+	int len;
+
+	if (n == 0)
+		return;
+	len = vsnprintf(buf, n, fmt, ap);
+	if (len < 0)
+		buf[0] = '\0';
+	else if ((size_t)len >= n)
+		buf[cli_utf8_cut(buf, n - 1)] = '\0';
+}
+
+void cli_format(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vformat(buf, n, fmt, ap);
+	va_end(ap);
+}
+
+json_t *cli_json_text(const char *s)
+{
+	json_t *v = json_string(s);
+	char *copy;
+
+	if (v || !s)
+		return v;
+	/* Not valid UTF-8 (a host path of other bytes in a message, or one
+	 * the library cut inside a character): the text with '?' for each
+	 * byte that is not part of a character, rather than no result. */
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	cli_utf8_clean(copy);
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
+/* The length of the well-formed UTF-8 character at u (n bytes left), as
+ * jansson checks it: no overlong form, surrogate or code point past
+ * U+10FFFF; 0 when there is none. */
+static size_t utf8_char(const unsigned char *u, size_t n)
+{
+	size_t len = seq_len(u[0]);
+	uint32_t cp;
+
+	if (u[0] < 0x80)
+		return 1;
+	if (len == 1 || len > n)
+		return 0;
+	cp = u[0] & (0x7fu >> len);
+	for (size_t k = 1; k < len; k++) {
+		if ((u[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[k] & 0x3fu);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+	    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void cli_utf8_clean(char *s)
+{
+	unsigned char *u = (unsigned char *)s;
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_char(u + i, n - i);
+
+		if (k == 0) {
+			u[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
 }

@@ -85,9 +85,16 @@ static int fill(struct cli_lines *r, int timeout_ms)
 	struct pollfd p = { .fd = r->fd, .events = POLLIN };
 	ssize_t n;
 
+	int rc;
+
 	/* Regular files always poll readable, so this costs one syscall and
-	 * never waits for them. */
-	if (poll(&p, 1, timeout_ms) == 0)
+	 * never waits for them. A poll interrupted by a signal says nothing
+	 * about the input: reading then would block on a quiet pipe and keep
+	 * the caller from seeing the signal. */
+	rc = poll(&p, 1, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR || errno == EAGAIN ? CLI_LINES_AGAIN : -errno;
+	if (rc == 0)
 		return CLI_LINES_AGAIN;
 	n = read(r->fd, r->buf, READ_SIZE);
 	if (n < 0)

@@ -13,8 +13,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "cli.h"
 
@@ -269,16 +273,55 @@ int cli_plan_failed(const rj_plan *plan, int rc, const char *what,
 	/* The library's detail names the value already; without one, say
 	 * which value the errno is about. */
 	if (detail && *detail)
-		snprintf(err, n, "%s", detail);
+		cli_format(err, n, "%.*s", CLI_CUT(detail, strlen(detail)));
 	else
-		snprintf(err, n, "%s: %s", what, strerror(-rc));
+		cli_format(err, n, "%s: %s", what, strerror(-rc));
 	return rc == -EINVAL ? CLI_BAD_FORM : CLI_BAD_HOST;
+}
+
+/* The most processes Linux allows (PID_MAX_LIMIT on 64-bit): pids.max
+ * refuses more. */
+#define MAX_PIDS 4194304ull
+
+/* The most open files a sandbox may have: the system's bound (nr_open)
+ * and ringjail's own hard RLIMIT_NOFILE, which the sandbox, in a user
+ * namespace of its own, cannot raise. setrlimit refuses more. */
+static uint64_t max_open_files(void)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	struct rlimit rl;
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	if (!v)
+		v = 1048576; /* the kernel's default */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    rl.rlim_max < v)
+		v = rl.rlim_max;
+	return v;
 }
 
 int cli_set_limit(rj_plan *plan, struct cli_plan_info *info,
 		  enum rj_limit limit, uint64_t value, char *err, size_t n)
 {
-	int rc = rj_plan_set_limit(plan, limit, value);
+	uint64_t max = limit == RJ_LIMIT_PIDS ? MAX_PIDS :
+		       limit == RJ_LIMIT_OPEN_FILES ? max_open_files() : 0;
+	int rc;
+
+	/* Values no host can enforce would only fail at spawn. */
+	if (max && value > max) {
+		cli_format(err, n, "%llu is more than %s: at most %llu",
+			   (unsigned long long)value, limit == RJ_LIMIT_OPEN_FILES ?
+			   "this host allows (fs.nr_open, and ringjail's own hard "
+			   "limit, ulimit -Hn)" : "Linux allows",
+			   (unsigned long long)max);
+		return CLI_BAD_FORM;
+	}
+	rc = rj_plan_set_limit(plan, limit, value);
 
 	if (rc < 0)
 		return cli_plan_failed(plan, rc, "cannot set the limit", err, n);
@@ -288,32 +331,134 @@ int cli_set_limit(rj_plan *plan, struct cli_plan_info *info,
 	return 0;
 }
 
-/* The file is opened the way the library will open it, with the caller's
- * permissions, so an unreadable one is named here and not at spawn.
- * O_NONBLOCK: opening a FIFO (--stdin <(cmd)) must not wait for a writer. */
-static int check_readable(const char *path, bool want_dir, char *err, size_t n)
+/* Put path in absolute form without "." components or repeated slashes;
+ * ".." is kept, for the kernel to resolve. 0, or -1 when too long. */
+static int abs_clean(const char *path, char *out, size_t n)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
-		      (want_dir ? O_DIRECTORY : 0));
+	size_t len = 0;
 
+	if (path[0] != '/') {
+		if (!getcwd(out, n))
+			return -1;
+		len = strlen(out);
+	}
+	for (const char *c = path; *c;) {
+		const char *end = strchrnul(c, '/');
+		size_t k = (size_t)(end - c);
+
+		if (k && !(k == 1 && c[0] == '.')) {
+			if (len + 1 + k + 1 > n)
+				return -1;
+			if (!len || out[len - 1] != '/')
+				out[len++] = '/';
+			memcpy(out + len, c, k);
+			len += k;
+		}
+		c = *end ? end + 1 : end;
+	}
+	if (!len)
+		out[len++] = '/';
+	out[len] = '\0';
+	return 0;
+}
+
+/* The rest of path below workdir when path names something inside it (by
+ * the workdir's path as given or as resolved), else NULL; *real is the
+ * resolved workdir to free. */
+static const char *below_workdir(const char *path, const char *workdir,
+				 char *abs, char *dir, size_t n, char **real)
+{
+	const char *dirs[2];
+	size_t len;
+
+	*real = NULL;
+	if (!workdir || abs_clean(path, abs, n) < 0)
+		return NULL;
+	dirs[0] = abs_clean(workdir, dir, n) == 0 ? dir : NULL;
+	dirs[1] = *real = realpath(workdir, NULL);
+	for (int k = 0; k < 2; k++) {
+		len = dirs[k] ? strlen(dirs[k]) : 0;
+		if (len > 1 && !strncmp(abs, dirs[k], len) && abs[len] == '/' &&
+		    abs[len + 1])
+			return abs + len + 1;
+	}
+	return NULL;
+}
+
+int cli_open_host_file(const char *path, const char *workdir, int *fd_out,
+		       char *err, size_t n)
+{
+	int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	char abs[PATH_MAX], dir[PATH_MAX], *real;
+	const char *rest = below_workdir(path, workdir, abs, dir, sizeof(abs), &real);
 	struct stat st;
+	int fd, e;
 
-	if (fd < 0) {
-		snprintf(err, n, "cannot open %s '%s': %s",
-			 want_dir ? "directory" : "file", path, strerror(errno));
+	if (rest) {
+		struct open_how how = { .flags = (uint64_t)flags, .resolve =
+			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+		int wfd = open(real ? real : workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		fd = wfd < 0 ? -1 : (int)syscall(SYS_openat2, wfd, rest, &how, sizeof(how));
+		e = errno;
+		if (wfd >= 0)
+			close(wfd);
+	} else {
+		fd = open(path, flags);
+		e = errno;
+	}
+	free(real);
+	if (fd < 0 && rest && (e == ELOOP || e == EXDEV)) {
+		cli_format(err, n, "'%s' lies in the workdir and is reached through a "
+			   "symbolic link or '..' there, which an earlier run could "
+			   "have planted; name the file itself", path);
 		return CLI_BAD_HOST;
 	}
-	/* A directory opens read-only but can never be read as a file. */
-	if (!want_dir && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		e = fd < 0 ? e : errno;
+		if (fd >= 0)
+			close(fd);
+		cli_format(err, n, "cannot open file '%s': %s", path, e == ENOSYS ?
+			   "this kernel has no openat2 (Linux 5.6)" : strerror(e));
+		return CLI_BAD_HOST;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		snprintf(err, n, "cannot use '%s' as a file: it is a directory", path);
+		cli_format(err, n, "cannot use '%s' as a file: %s", path,
+			   S_ISDIR(st.st_mode) ? "it is a directory" : "it is not a regular "
+			   "file (a FIFO or a device could block every run)");
+		return CLI_BAD_HOST;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/* The file is opened the way the library will open it, with the caller's
+ * permissions, so an unreadable one is named here and not at spawn.
+ * O_NONBLOCK: opening a FIFO must not wait for a writer. */
+static int check_readable(const char *path, bool want_dir, const char *workdir,
+			  char *err, size_t n)
+{
+	int fd, rc;
+
+	if (!want_dir) {
+		rc = cli_open_host_file(path, workdir, &fd, err, n);
+		if (rc == 0)
+			close(fd);
+		return rc;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_DIRECTORY);
+	if (fd < 0) {
+		cli_format(err, n, "cannot open directory '%s': %s", path,
+			   strerror(errno));
 		return CLI_BAD_HOST;
 	}
 	close(fd);
 	return 0;
 }
 
-int cli_add_file_spec(rj_plan *plan, const char *spec, char *err, size_t n)
+int cli_add_file_spec(rj_plan *plan, const char *spec, const char *workdir,
+		      char *err, size_t n)
 {
 	const char *colon = strchr(spec, ':');
 	char *host = strndup(spec, colon ? (size_t)(colon - spec) : strlen(spec));
@@ -324,10 +469,10 @@ int cli_add_file_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 		return cli_plan_failed(NULL, -ENOMEM, "--file", err, n);
 	box = colon ? colon + 1 : strrchr(host, '/') ? strrchr(host, '/') + 1 : host;
 	if (!*host || !*box) {
-		snprintf(err, n, "expected HOST[:BOX] (a host file, and its path "
+		cli_format(err, n, "expected HOST[:BOX] (a host file, and its path "
 			 "in the workspace), got '%s'", spec);
 		rc = CLI_BAD_FORM;
-	} else if ((rc = check_readable(host, false, err, n)) == 0) {
+	} else if ((rc = check_readable(host, false, workdir, err, n)) == 0) {
 		rc = rj_plan_add_host_file(plan, box, host);
 		if (rc < 0)
 			rc = cli_plan_failed(plan, rc, host, err, n);
@@ -377,11 +522,11 @@ int cli_add_dir_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 
 	if (split_dir_spec(spec, host, sizeof(host), &boxp, &box_len, &flags) ||
 	    box_len >= sizeof(box)) {
-		snprintf(err, n, "expected HOST[:BOX][:rw] (a host directory, "
+		cli_format(err, n, "expected HOST[:BOX][:rw] (a host directory, "
 			 "and an absolute path in the sandbox), got '%s'", spec);
 		return CLI_BAD_FORM;
 	}
-	rc = check_readable(host, true, err, n);
+	rc = check_readable(host, true, NULL, err, n);
 	if (rc)
 		return rc;
 	if (boxp) {
@@ -394,7 +539,7 @@ int cli_add_dir_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 		 * inside the sandbox: resolve a relative HOST. */
 		real = realpath(host, NULL);
 		if (!real) {
-			snprintf(err, n, "cannot resolve '%s': %s", host,
+			cli_format(err, n, "cannot resolve '%s': %s", host,
 				 strerror(errno));
 			return CLI_BAD_HOST;
 		}
@@ -412,7 +557,7 @@ int cli_set_env_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 	int rc;
 
 	if (!eq || eq == spec) {
-		snprintf(err, n, "expected NAME=VALUE, got '%s'", spec);
+		cli_format(err, n, "expected NAME=VALUE, got '%s'", spec);
 		return CLI_BAD_FORM;
 	}
 	name = strndup(spec, (size_t)(eq - spec));
@@ -425,7 +570,7 @@ int cli_set_env_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 
 int cli_set_workdir(rj_plan *plan, const char *dir, char *err, size_t n)
 {
-	int rc = check_readable(dir, true, err, n);
+	int rc = check_readable(dir, true, NULL, err, n);
 
 	if (rc)
 		return rc;
@@ -433,9 +578,10 @@ int cli_set_workdir(rj_plan *plan, const char *dir, char *err, size_t n)
 	return rc < 0 ? cli_plan_failed(plan, rc, dir, err, n) : 0;
 }
 
-int cli_set_stdin_file(rj_plan *plan, const char *path, char *err, size_t n)
+int cli_set_stdin_file(rj_plan *plan, const char *path, const char *workdir,
+		       char *err, size_t n)
 {
-	int rc = check_readable(path, false, err, n);
+	int rc = check_readable(path, false, workdir, err, n);
 
 	if (rc)
 		return rc;

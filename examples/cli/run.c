@@ -54,6 +54,7 @@ struct run_args {
 	struct run_item *items; /* in command-line order, applied in order */
 	size_t n;
 	const char *meta;
+	const char *workdir;
 	char **argv;            /* PROGRAM [ARG...], NULL-terminated */
 	bool help;
 };
@@ -90,6 +91,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			a->help = true;
 		else if (opt->id == OPT_META)
 			a->meta = val;
+		else if (opt->id == OPT_WORKDIR)
+			a->workdir = val; /* applied first, the last one given */
 		else
 			a->items[a->n++] = (struct run_item){ opt, val };
 	}
@@ -104,9 +107,11 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	return 0;
 }
 
-/* Apply one option to the plan: 0, CLI_BAD_FORM or CLI_BAD_HOST with err. */
+/* Apply one option to the plan: 0, CLI_BAD_FORM or CLI_BAD_HOST with err.
+ * workdir is the run's, already applied. */
 static int apply_item(rj_plan *plan, struct cli_plan_info *info,
-		      const struct run_item *it, char *err, size_t n)
+		      const struct run_item *it, const char *workdir,
+		      char *err, size_t n)
 {
 	const struct cli_limit_spec *spec = limit_spec(it->opt->id);
 	uint64_t v;
@@ -118,13 +123,11 @@ static int apply_item(rj_plan *plan, struct cli_plan_info *info,
 	}
 	switch (it->opt->id) {
 	case OPT_STDIN:
-		return cli_set_stdin_file(plan, it->val, err, n);
+		return cli_set_stdin_file(plan, it->val, workdir, err, n);
 	case OPT_FILE:
-		return cli_add_file_spec(plan, it->val, err, n);
+		return cli_add_file_spec(plan, it->val, workdir, err, n);
 	case OPT_DIR:
 		return cli_add_dir_spec(plan, it->val, err, n);
-	case OPT_WORKDIR:
-		return cli_set_workdir(plan, it->val, err, n);
 	case OPT_ENV:
 		return cli_set_env_spec(plan, it->val, err, n);
 	case OPT_NET:
@@ -148,6 +151,7 @@ struct run_state {
 	uint64_t id;
 	bool done;
 	bool stdout_broken;       /* our stdout's reader went away */
+	bool interrupted;         /* a stop signal made us kill the sandbox */
 	struct rj_result result;
 };
 
@@ -225,11 +229,22 @@ static void execute(const rj_plan *plan, struct run_state *st)
 			break;
 		}
 		if (!killed && (cli_signal_count || st->stdout_broken)) {
-			rj_kill(ex, st->id);
 			killed = true;
+			rc = rj_kill(ex, st->id);
+			/* Only a kill that reached a running sandbox makes the
+			 * result ours: a program that ended first keeps its own. */
+			st->interrupted = cli_signal_count && rc == 0;
 		}
 	}
 	rj_executor_free(ex);
+	if (st->interrupted && st->done) {
+		/* The caller stopped the run: CLI.md never blames the program
+		 * (signaled, or a limit reached while it was dying) for it. */
+		st->result.status = RJ_STATUS_INTERRUPTED;
+		snprintf(st->result.message, sizeof(st->result.message),
+			 "interrupted by %s: the sandbox was killed before the "
+			 "program ended", cli_signal_name(cli_signal_last));
+	}
 }
 
 static FILE *open_meta(const char *path)
@@ -259,10 +274,10 @@ static int finish(const struct run_state *st, const struct cli_plan_info *info,
 		     r->status == RJ_STATUS_SETUP_ERROR ? CLI_EXIT_USAGE :
 		     CLI_EXIT_FAIL;
 
-	if (cli_signal_count)
+	if (st->interrupted)
 		cli_error("interrupted by %s; the sandbox was killed",
-			  cli_signal_last == SIGTERM ? "SIGTERM" : "SIGINT");
-	if (r->status == RJ_STATUS_SETUP_ERROR)
+			  cli_signal_name(cli_signal_last));
+	else if (r->status == RJ_STATUS_SETUP_ERROR)
 		cli_error("setup_error (%s): %s",
 			  rj_setup_stage_name(r->setup_stage), r->message);
 	else if (r->status != RJ_STATUS_OK && !meta)
@@ -298,18 +313,25 @@ static int build_plan(const struct run_args *a, rj_plan **out,
 		return CLI_EXIT_USAGE;
 	}
 	info->output_limit = CLI_DEFAULT_OUTPUT;
-	for (size_t k = 0; k < a->n; k++) {
-		int rc = apply_item(plan, info, &a->items[k], err, sizeof(err));
+	/* The workdir first, wherever it was given: a host file inside it is
+	 * then opened beneath it, never through a link planted there. */
+	for (size_t k = 0; k <= a->n; k++) {
+		const char *name = k ? a->items[k - 1].opt->name : "--workdir";
+		int rc;
 
+		if (k == 0 && !a->workdir)
+			continue;
+		rc = k ? apply_item(plan, info, &a->items[k - 1], a->workdir, err,
+				    sizeof(err)) :
+			 cli_set_workdir(plan, a->workdir, err, sizeof(err));
 		if (rc == CLI_BAD_FORM) {
-			cli_error("%s: %s", a->items[k].opt->name, err);
+			cli_error("%s: %s", name, err);
 			rj_plan_free(plan);
 			return CLI_EXIT_USAGE;
 		}
 		if (rc == CLI_BAD_HOST) {
 			cli_result_synth(&st->result, RJ_STATUS_SETUP_ERROR,
-					 RJ_STAGE_HOST, "%s: %s",
-					 a->items[k].opt->name, err);
+					 RJ_STAGE_HOST, "%s: %s", name, err);
 			rj_plan_free(plan);
 			return -1;
 		}
@@ -349,7 +371,7 @@ int cli_run_main(int argc, char **argv)
 	}
 	if (rc == 0) {
 		if (cli_catch_signals() < 0)
-			cli_error("cannot catch SIGINT and SIGTERM: %s", strerror(errno));
+			cli_error("cannot catch the stop signals: %s", strerror(errno));
 		execute(plan, &st);
 		rj_plan_free(plan);
 	}

@@ -35,12 +35,27 @@ int cli_catch_signals(void)
 	 * notices the signal at once instead of at its next timeout. The
 	 * signal mask is left alone, since children inherit it. */
 	sa.sa_handler = on_stop_signal;
-	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+	/* SIGHUP (the terminal or the session went away) and SIGQUIT stop a
+	 * run as SIGTERM does: their default action would end ringjail
+	 * without killing its sandboxes or writing their results. */
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0 || sigaction(SIGQUIT, &sa, NULL) < 0)
 		return -errno;
 	sa.sa_handler = on_sigpipe;
 	if (sigaction(SIGPIPE, &sa, NULL) < 0)
 		return -errno;
 	return 0;
+}
+
+const char *cli_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:  return "SIGINT";
+	case SIGTERM: return "SIGTERM";
+	case SIGHUP:  return "SIGHUP";
+	case SIGQUIT: return "SIGQUIT";
+	}
+	return "a signal";
 }
 
 int cli_write_all(int fd, const void *buf, size_t len)

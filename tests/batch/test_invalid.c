@@ -2,6 +2,7 @@
  * result of its own with status "invalid" and a message naming its line
  * and field, keeps its id when the id could be read (null otherwise, with
  * "line"), and the good lines around it still run. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,17 @@ static const struct bad_line bad[] = {
 	{ "{\"id\": \"stdin_gone\", \"argv\": [\"/bin/cat\"], \"stdin\": {\"path\": \"/nonexistent/in.txt\"}}", "stdin_gone", "stdin" },
 	{ "{\"id\": \"stdin_notdir\", \"argv\": [\"/bin/cat\"], \"stdin\": {\"path\": \"/etc/passwd/x\"}}", "stdin_notdir", "stdin" },
 	{ "{\"id\": \"file_gone\", \"argv\": [\"/bin/true\"], \"files\": {\"a\": {\"path\": \"/nonexistent/a\"}}}", "file_gone", "files.a" },
+	/* Values that used to be accepted here and fail only at spawn, as
+	 * setup_error, or to be read as something else. */
+	{ "{\"id\": \"mode_nul\", \"argv\": [\"/bin/true\"], \"files\": {\"x\": {\"content\": \"x\", \"mode\": \"07\\u00009\"}}}", "mode_nul", "files.x.mode" },
+	{ "{\"id\": \"pids_max\", \"argv\": [\"/bin/true\"], \"limits\": {\"pids\": 4294967295}}", "pids_max", "limits.pids" },
+	{ "{\"id\": \"pids_str\", \"argv\": [\"/bin/true\"], \"limits\": {\"pids\": \"4194305\"}}", "pids_str", "limits.pids" },
+	{ "{\"id\": \"nofile_max\", \"argv\": [\"/bin/true\"], \"limits\": {\"open_files\": 4294967295}}", "nofile_max", "limits.open_files" },
+	{ "{\"id\": \"file_dir\", \"argv\": [\"/bin/true\"], \"files\": {\"a\": {\"content\": \"x\"}, \"a/b\": {\"content\": \"y\"}}}", "file_dir", "files.a/b" },
+	{ "{\"id\": \"dir_file\", \"argv\": [\"/bin/true\"], \"files\": {\"a/b/c\": {\"content\": \"x\"}, \"a/b\": {\"content\": \"y\"}}}", "dir_file", "files.a/b" },
+	{ "@bigarg", "bigarg", "argv[1]" },
+	{ "@bigargv", "bigargv", "argv" },
+	{ "@bigenv", "bigenv", "env" },
 };
 #define NBAD (sizeof bad / sizeof bad[0])
 
@@ -96,6 +108,27 @@ static void write_bad_line(FILE *f, const char *text)
 		fputs("\"]}", f);
 	} else if (!strcmp(text, "@utf8")) {
 		fputs("{\"id\": \"utf8\", \"argv\": [\"/bin/echo\", \"\xff\xfe\xc3\"]}", f);
+	} else if (!strcmp(text, "@bigarg") || !strcmp(text, "@bigargv") ||
+		   !strcmp(text, "@bigenv")) {
+		/* One argument longer than execve takes (128 KiB), or many
+		 * that together pass a quarter of the stack limit. */
+		static char x[200000];
+		bool one = !strcmp(text, "@bigarg"), env = !strcmp(text, "@bigenv");
+		memset(x, 'x', sizeof x - 1);
+		fprintf(f, "{\"id\": \"%s\", \"argv\": [\"/bin/echo\"", text + 1);
+		if (one)
+			fprintf(f, ", \"%s\"", x);
+		else if (!env)
+			for (int k = 0; k < 30; k++)
+				fprintf(f, ", \"%.100000s\"", x);
+		fputs("]", f);
+		if (env) {
+			fputs(", \"env\": {", f);
+			for (int k = 0; k < 30; k++)
+				fprintf(f, "%s\"V%d\": \"%.100000s\"", k ? ", " : "", k, x);
+			fputs("}", f);
+		}
+		fputs("}", f);
 	} else if (!strcmp(text, "@raw")) {
 		static const char raw[] = "\xff\xfe\x80\x00\x01 raw";
 		cr_assert_eq(fwrite(raw, 1, sizeof raw - 1, f), sizeof raw - 1);

@@ -197,6 +197,12 @@ static char **child_env(void)
 void proc_start(struct proc *p, const char *const *args, const char *feed,
 		size_t feed_len, bool keep_stdin)
 {
+	proc_start_cmd(p, "batch", args, feed, feed_len, keep_stdin);
+}
+
+void proc_start_cmd(struct proc *p, const char *cmd, const char *const *args,
+		    const char *feed, size_t feed_len, bool keep_stdin)
+{
 	int in[2], out[2], err[2];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -207,7 +213,7 @@ void proc_start(struct proc *p, const char *const *args, const char *feed,
 
 	memset(p, 0, sizeof(*p));
 	argv[n++] = RJ_CLI;
-	argv[n++] = "batch";
+	argv[n++] = cmd;
 	for (; *args; args++) {
 		cr_assert_lt(n, sizeof(argv) / sizeof(argv[0]) - 1);
 		argv[n++] = *args;
@@ -228,6 +234,8 @@ void proc_start(struct proc *p, const char *const *args, const char *feed,
 	sigaddset(&dfl, SIGPIPE);
 	sigaddset(&dfl, SIGINT);
 	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGQUIT);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &dfl);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);

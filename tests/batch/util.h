@@ -42,6 +42,9 @@ struct proc {
  * at once, unless keep_stdin); TMPDIR is the test's own empty folder. */
 void proc_start(struct proc *p, const char *const *args, const char *feed,
 		size_t feed_len, bool keep_stdin);
+/* The same for another subcommand: `RJ_CLI CMD ARGS...` ("run"). */
+void proc_start_cmd(struct proc *p, const char *cmd, const char *const *args,
+		    const char *feed, size_t feed_len, bool keep_stdin);
 /* Write what stdin takes and read what stdout and stderr hold, for up to
  * ms milliseconds (less once both are at EOF). */
 void proc_pump(struct proc *p, int ms);
