@@ -388,7 +388,6 @@ static int apply_rlimits(const struct rj__child_args *a)
 	uint64_t cpu_s = (l[RJ_LIMIT_TIME] + 999999) / 1000000 + 1;
 	int r = 0;
 	r |= set_rlimit(RLIMIT_CORE, 0, 0);
-	r |= set_rlimit(RLIMIT_NOFILE, l[RJ_LIMIT_OPEN_FILES], l[RJ_LIMIT_OPEN_FILES]);
 	r |= set_rlimit(RLIMIT_FSIZE, l[RJ_LIMIT_FSIZE], l[RJ_LIMIT_FSIZE]);
 	r |= set_rlimit(RLIMIT_STACK, l[RJ_LIMIT_STACK], l[RJ_LIMIT_STACK]);
 	/* mlock is refused by the filter, but mmap(MAP_LOCKED) and SHM_LOCK
@@ -446,6 +445,11 @@ static int program_main(void *arg)
 		die(shm, RJ_STAGE_RLIMITS, -r, 0);
 	if (a->landlock_abi > 0 && (r = rj__landlock_apply(a->pol, a->landlock_abi, a->landlock_scope)) < 0)
 		die(shm, RJ_STAGE_LANDLOCK, -r, 0);
+	/* After Landlock, which needs a few descriptors of its own: a limit
+	 * below that must still let the program start. */
+	if ((r = set_rlimit(RLIMIT_NOFILE, a->pol->limits[RJ_LIMIT_OPEN_FILES],
+			    a->pol->limits[RJ_LIMIT_OPEN_FILES])) < 0)
+		die(shm, RJ_STAGE_RLIMITS, -r, 1);
 	if ((r = rj__caps_drop_all()) < 0)
 		die(shm, RJ_STAGE_CAPS, -r, 0);
 	if (sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

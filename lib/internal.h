@@ -124,6 +124,7 @@ struct rj_plan {
 };
 
 /* plan.c, policy.c */
+int rj__host_file_open(const char *workdir, const char *host, const char *what, char *err, size_t errlen);
 uint64_t rj__plan_limit(const rj_plan *p, enum rj_limit l);
 int rj__host_mops(struct rj__mop **ops, size_t *n);
 struct rj__policy *rj__plan_policy(const rj_plan *plan, char *err, size_t errlen);

@@ -257,30 +257,34 @@ static int open_beneath(const char *workdir, const char *rest, int flags)
  * else the path is the caller's own and is followed as open() does.
  * Returns the fd, or -errno with the plan's message set.
  */
-static int open_host_file(rj_plan *p, const char *host, const char *what)
+/* A host file named by the plan (a file to copy, stdin): a regular file,
+ * opened without blocking; one inside the plan's workdir is opened beneath
+ * it without following links. Returns the fd (O_NONBLOCK set) or -errno
+ * with err saying why. spawn.c opens stdin at each spawn through this. */
+int rj__host_file_open(const char *workdir, const char *host, const char *what, char *err, size_t errlen)
 {
 	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	char abs[4096], dir[4096], *real = NULL;
 	const char *rest = NULL;
 	int fd;
 
-	if (p->workdir && abs_clean(host, abs, sizeof abs) == 0) {
-		if (abs_clean(p->workdir, dir, sizeof dir) == 0)
+	if (workdir && abs_clean(host, abs, sizeof abs) == 0) {
+		if (abs_clean(workdir, dir, sizeof dir) == 0)
 			rest = path_below(abs, dir);
-		if (!rest && (real = realpath(p->workdir, NULL)))
+		if (!rest && (real = realpath(workdir, NULL)))
 			rest = path_below(abs, real);
 	}
 	if (rest)
-		fd = open_beneath(real ? real : p->workdir, rest, flags);
+		fd = open_beneath(real ? real : workdir, rest, flags);
 	else if ((fd = open(host, flags)) < 0)
 		fd = -errno;
 	free(real);
 	if (fd == -ELOOP && rest)
-		rj__fmt(p->err, sizeof p->err, "%s '%s' lies in the workdir and is "
+		rj__fmt(err, errlen, "%s '%s' lies in the workdir and is "
 			"reached through a symbolic link there, which an earlier run "
 			"could have planted: name the file itself", what, host);
 	else if (fd == -EXDEV && rest)
-		rj__fmt(p->err, sizeof p->err, "%s '%s' leaves the workdir through "
+		rj__fmt(err, errlen, "%s '%s' leaves the workdir through "
 			"'..' inside it: name the file itself", what, host);
 	if ((fd == -ELOOP || fd == -EXDEV) && rest)
 		return fd;
@@ -289,17 +293,22 @@ static int open_host_file(rj_plan *p, const char *host, const char *what)
 		int e = fd < 0 ? -fd : errno;
 		if (fd >= 0)
 			close(fd);
-		rj__fmt(p->err, sizeof p->err, "cannot read %s '%s': %s", what, host,
+		rj__fmt(err, errlen, "cannot read %s '%s': %s", what, host,
 			e == ENOSYS ? "this kernel has no openat2 (Linux 5.6)" : strerror(e));
 		return -e;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		rj__fmt(p->err, sizeof p->err, "%s '%s' is not a regular file (a FIFO or "
+		rj__fmt(err, errlen, "%s '%s' is not a regular file (a FIFO or "
 			"a device could block every run)", what, host);
 		return -EINVAL;
 	}
 	return fd;
+}
+
+static int open_host_file(rj_plan *p, const char *host, const char *what)
+{
+	return rj__host_file_open(p->workdir, host, what, p->err, sizeof p->err);
 }
 
 int rj_plan_set_stdin_file(rj_plan *p, const char *path)

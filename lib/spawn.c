@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,19 +108,16 @@ static int open_stdin(rj_executor *ex, struct rj__sbx *s, int *child_fd, char *e
 	const struct rj__policy *pol = s->pol;
 	(void)ex;
 	if (pol->stdin_path) {
-		/* Without blocking: a fifo put where the plan named a file
-		 * would stall the event loop, and every other sandbox's limits
-		 * with it, until someone opened its other end. */
-		int fd = open(pol->stdin_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		struct stat st;
-		int e = fd < 0 ? errno : fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL;
-		if (e == 0 && fcntl(fd, F_SETFL, 0) < 0)
-			e = errno;
-		if (e) {
-			if (fd >= 0)
-				close(fd);
-			rj__fmt(err, errlen, "cannot use stdin file '%s': %s", pol->stdin_path,
-				e == EINVAL ? "not a regular file" : strerror(e));
+		/* Opened again at each spawn, by the plan's one reader: regular
+		 * files only, without blocking (a fifo would stall the event
+		 * loop and every other sandbox's limits with it), beneath the
+		 * workdir without following links when it lies inside it. */
+		int fd = rj__host_file_open(pol->workdir, pol->stdin_path, "stdin file", err, errlen);
+		if (fd < 0)
+			return fd;
+		if (fcntl(fd, F_SETFL, 0) < 0) {
+			int e = errno;
+			close(fd);
 			return -e;
 		}
 		*child_fd = fd;

@@ -1,9 +1,11 @@
 /* The plan builder: refusals at the setter, and plans reused or freed
  * while their sandboxes run. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -164,4 +166,82 @@ Test(plan, freed_right_after_spawn_still_runs)
 		cr_assert(!memcmp(r->out, want, (size_t)n), "run %zu: output differs", i);
 	}
 	col_free(&c);
+}
+
+/* The stdin file is opened again at each spawn: a link planted in the
+ * workdir after the plan was made must be refused then too, not followed
+ * to a file of the caller's. */
+Test(plan, stdin_in_workdir_replaced_by_a_link_is_refused_at_spawn)
+{
+	char dir[] = "/tmp/rj-core-stdin-XXXXXX", in[128], secret[128];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(in, sizeof in, "%s/in", dir);
+	snprintf(secret, sizeof secret, "%s.secret", dir);
+	FILE *f = fopen(in, "w");
+	cr_assert_not_null(f);
+	fputs("public\n", f);
+	fclose(f);
+	f = fopen(secret, "w");
+	cr_assert_not_null(f);
+	fputs("secret\n", f);
+	fclose(f);
+	rj_plan *p = PLAN("/bin/cat");
+	cr_assert_eq(rj_plan_set_workdir(p, dir), 0, "%s", rj_plan_error(p));
+	cr_assert_eq(rj_plan_set_stdin_file(p, in), 0, "%s", rj_plan_error(p));
+	struct rec r = run1(p, 0, 10000);
+	cr_assert_eq(r.res.status, RJ_STATUS_OK, "%s", r.res.message);
+	cr_assert_str_eq(r.out, "public\n");
+	rec_free(&r);
+	cr_assert_eq(unlink(in), 0);
+	cr_assert_eq(symlink(secret, in), 0);
+	/* Refused by the spawn itself, which fires nothing. */
+	struct col c;
+	col_init(&c, 0, 64);
+	uint64_t id = 0;
+	int rc = rj_spawn(c.ex, p, NULL, &id);
+	cr_assert_eq(rc, -ELOOP, "rj_spawn = %d (%s)", rc, rj_executor_error(c.ex));
+	cr_assert_not_null(strstr(rj_executor_error(c.ex), "symbolic link"), "%s", rj_executor_error(c.ex));
+	cr_assert_eq(rj_executor_active(c.ex), 0);
+	col_free(&c);
+	rj_plan_free(p);
+	unlink(in);
+	unlink(secret);
+	rmdir(dir);
+}
+
+static bool valid_utf8(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	while (*u) {
+		int n = *u < 0x80 ? 0 : (*u & 0xE0) == 0xC0 ? 1 : (*u & 0xF0) == 0xE0 ? 2 : (*u & 0xF8) == 0xF0 ? 3 : -1;
+		if (n < 0)
+			return false;
+		u++;
+		while (n--)
+			if ((*u++ & 0xC0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* A message that quotes a long name is cut between characters, never
+ * inside one: a JSON encoder refuses half a character. */
+Test(plan, long_messages_are_cut_between_utf8_characters)
+{
+	for (int pad = 0; pad < 3; pad++) {
+		char path[1200] = "/nonexistent/";
+		size_t at = strlen(path);
+		for (int i = 0; i < pad; i++)
+			path[at++] = 'x';
+		while (at + 3 < sizeof path) {
+			memcpy(path + at, "\xc3\xa9", 2); /* é */
+			at += 2;
+		}
+		path[at] = '\0';
+		rj_plan *p = PLAN("/bin/true");
+		cr_assert_lt(rj_plan_set_stdin_file(p, path), 0);
+		cr_assert(valid_utf8(rj_plan_error(p)), "pad %d: a character was cut: %s", pad, rj_plan_error(p));
+		cr_assert_gt(strlen(rj_plan_error(p)), 100);
+		rj_plan_free(p);
+	}
 }

@@ -131,3 +131,15 @@ Test(sandbox, workspace_fresh_each_run)
 	col_free(&c);
 	rj_plan_free(p);
 }
+
+/* The open-files limit is the program's: a small one must not stop the
+ * sandbox's own setup (Landlock takes descriptors of its own first). */
+Test(sandbox, small_open_files_limit_still_runs_the_program)
+{
+	rj_plan *p = PLAN("/bin/true");
+	set_limit(p, RJ_LIMIT_OPEN_FILES, 4);
+	struct rec r = run1(p, 0, 10000);
+	cr_assert_eq(r.res.status, RJ_STATUS_OK, "%s: %s", rj_status_name(r.res.status), r.res.message);
+	rec_free(&r);
+	rj_plan_free(p);
+}
