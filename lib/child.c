@@ -30,6 +30,18 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
 
 #define PATH_BUF 4096
 #define PROG_STACK (64 * 1024)
@@ -86,11 +98,11 @@ static void join(char *out, const char *root, const char *rel)
 
 /* mkdir -p of `path`, whose first `skip` bytes name a directory we trust
  * (the root being built), refusing to pass through a symbolic link below
- * it: a kept workdir (/box) may hold links an earlier run planted, and a
- * mount point or a file made through one would land outside the sandbox's
- * tree. The program is not running yet, so nothing changes the tree
- * between this walk and the use of the path that follows it. */
-static int mkdir_beneath(char *path, size_t skip, unsigned mode)
+ * it: a kept workdir (/box) may hold links an earlier run planted. Returns
+ * an O_PATH descriptor of the last directory, and what is then made in it
+ * is made through that descriptor, never by the path again: another
+ * writer of a kept workdir could swap a directory for a link meanwhile. */
+static int walk_beneath(char *path, size_t skip, unsigned mode)
 {
 	char save = path[skip];
 	path[skip] = '\0';
@@ -120,20 +132,46 @@ static int mkdir_beneath(char *path, size_t skip, unsigned mode)
 		dir = next;
 		c = end;
 	}
-	if (dir >= 0)
-		sys_close(dir);
-	return r;
+	return r < 0 ? r : dir;
+}
+
+static int mkdir_beneath(char *path, size_t skip, unsigned mode)
+{
+	int fd = walk_beneath(path, skip, mode);
+	if (fd < 0)
+		return fd;
+	sys_close(fd);
+	return 0;
+}
+
+/* The parent of path, walked as above, and the last component's name. */
+static int walk_parent(char *path, size_t skip, const char **name)
+{
+	char *slash = strrchr(path, '/');
+	if (!slash || !slash[1])
+		return -EINVAL;
+	*name = slash + 1;
+	if ((size_t)(slash - path) < skip) {
+		char save = path[skip];
+		path[skip] = '\0';
+		int fd = sys_open(skip ? path : "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		path[skip] = save;
+		return fd < 0 ? -errno : fd;
+	}
+	*slash = '\0';
+	int fd = walk_beneath(path, skip, 0755);
+	*slash = '/';
+	return fd;
 }
 
 static int mkparent(char *path, size_t skip)
 {
-	char *slash = strrchr(path, '/');
-	if (!slash || (size_t)(slash - path) <= skip)
-		return 0;
-	*slash = '\0';
-	int r = mkdir_beneath(path, skip, 0755);
-	*slash = '/';
-	return r;
+	const char *name;
+	int fd = walk_parent(path, skip, &name);
+	if (fd < 0)
+		return fd;
+	sys_close(fd);
+	return 0;
 }
 
 static int setattr(const char *path, uint64_t set, unsigned flags)
@@ -143,6 +181,24 @@ static int setattr(const char *path, uint64_t set, unsigned flags)
 }
 
 /* ---- stdio and descriptors ------------------------------------------- */
+
+/* close_range(first, ~0, flags), or the same one descriptor at a time
+ * where it is refused (an outer seccomp filter, an old kernel): no
+ * descriptor of the embedding program may reach the program. */
+static void close_from(unsigned first, unsigned flags)
+{
+	if (sys_close_range(first, ~0U, flags) == 0)
+		return;
+	struct rlimit rl = { 0, 0 };
+	syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl);
+	unsigned last = rl.rlim_cur > (1u << 20) ? 1u << 20 : (unsigned)rl.rlim_cur;
+	for (unsigned fd = first; fd < last; fd++) {
+		if (flags & CLOSE_RANGE_CLOEXEC)
+			sys_fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		else
+			sys_close((int)fd);
+	}
+}
 
 static void setup_fds(const struct rj__child_args *a)
 {
@@ -159,7 +215,7 @@ static void setup_fds(const struct rj__child_args *a)
 	/* Every inherited descriptor of the executor is O_CLOEXEC already;
 	 * marking the rest as well covers those an embedding program opened
 	 * without it. init closes them all once the program runs. */
-	sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	close_from(3, CLOSE_RANGE_CLOEXEC);
 	/* Our copy of the lifeline's write end would keep it from ever
 	 * reporting the executor's death to us. */
 	if (a->lifeline_wr >= 0)
@@ -226,14 +282,19 @@ static int op_tmpfs(char *dst, size_t skip, uint64_t size, unsigned mode, uint32
  * first, never opened. */
 static int op_write(char *dst, size_t skip, const char *data, size_t len, unsigned mode)
 {
-	int r = mkparent(dst, skip);
-	if (r < 0)
+	const char *name;
+	int dir = walk_parent(dst, skip, &name);
+	if (dir < 0)
+		return dir;
+	int r = 0;
+	int fd = -1;
+	if (sys_unlinkat(dir, name, 0) < 0 && errno != ENOENT)
+		r = -errno;
+	if (!r && (fd = sys_openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode)) < 0)
+		r = -errno;
+	sys_close(dir);
+	if (r)
 		return r;
-	if (sys_unlinkat(AT_FDCWD, dst, 0) < 0 && errno != ENOENT)
-		return -errno;
-	int fd = sys_open(dst, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
 	size_t done = 0;
 	while (done < len) {
 		ssize_t n = sys_write(fd, data + done, len - done);
@@ -269,16 +330,32 @@ static uint64_t bind_attrs(unsigned flags)
 static int op_bindfd(const struct rj__child_args *a, const struct rj__mop *op, char *dst, size_t skip)
 {
 	bool wd = op->arg == UINT64_MAX;
-	int fd = wd ? a->workdir_fd : a->mount_fds[op->arg];
-	if (fd < 0)
-		return op_bind(wd ? a->pol->workdir : a->pol->mounts[op->arg].host, dst, skip,
-			       bind_attrs(op->flags), false);
-	int r = mkdir_beneath(dst, skip, 0755);
-	if (r < 0)
-		return r;
-	if (syscall(SYS_move_mount, fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	int src = wd ? a->workdir_fd : a->mount_fds[op->arg];
+	bool own = src < 0;
+	/* Rootless: a copy of the caller's tree, looked up with the caller's
+	 * own id (ours), like a bind of the path but held by a descriptor. */
+	if (own && (src = (int)syscall(SYS_open_tree, AT_FDCWD,
+				       wd ? a->pol->workdir : a->pol->mounts[op->arg].host,
+				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)) < 0)
 		return -errno;
-	return setattr(dst, bind_attrs(op->flags), AT_RECURSIVE);
+	/* Attached onto the directory the walk found, never by path, which
+	 * another writer of a kept workdir could redirect meanwhile; then
+	 * made read-only (or not) through the same descriptor, once it is in
+	 * our namespace (a copy the executor made is not ours to change). */
+	int r = 0;
+	int dir = walk_beneath(dst, skip, 0755);
+	if (dir < 0)
+		r = dir;
+	if (!r && syscall(SYS_move_mount, src, "", dir, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		r = -errno;
+	struct mount_attr attr = { .attr_set = bind_attrs(op->flags) };
+	if (!r && syscall(SYS_mount_setattr, src, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+		r = -errno;
+	if (dir >= 0)
+		sys_close(dir);
+	if (own)
+		sys_close(src);
+	return r;
 }
 
 /* Where the root being built lives: on the prepared path we are in it
@@ -477,14 +554,17 @@ static void wait_for_go(struct rj__shm *shm)
 		sys_exit(126);
 }
 
-/* The kernel clears the parent-death signal whenever our ids change, so
- * it is armed again after the last change (bubblewrap's order). If the
- * executor died before that, the signal would never come: the lifeline,
- * a pipe whose write end only the executor's process holds, tells. */
-static void arm_parent_death(const struct rj__child_args *a)
+/* Whether the executor's process is still there, once our ids changed.
+ * The parent-death signal armed in prologue() covers the setup until then
+ * (the spawning thread waits in rj_spawn for us to be released), and the
+ * kernel clears it at that change. It is not armed again on purpose: it
+ * fires when the *thread* that cloned us exits, which would kill the
+ * sandboxes of an executor whose spawning thread retires (thread pools)
+ * and cannot be re-armed without a window where that exit goes unseen.
+ * From here on the lifeline, a pipe whose write end only the executor's
+ * process holds, is what ties us to it, and init watches it to the end. */
+static void check_lifeline(const struct rj__child_args *a)
 {
-	if (sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		die(a->shm, RJ_STAGE_NAMESPACES, errno, 6);
 	struct pollfd p = { .fd = a->lifeline, .events = POLLIN };
 	struct timespec now = { 0, 0 };
 	if (sys_ppoll(&p, 1, &now) != 0)
@@ -530,7 +610,7 @@ static _Noreturn void reap_all(const struct rj__child_args *a, pid_t prog, int s
 		if (deadline > now)
 			left = (struct timespec){ (time_t)((deadline - now) / 1000000000ull),
 						  (long)((deadline - now) % 1000000000ull) };
-		int n = sys_ppoll(p, 2, deadline ? &left : NULL);
+		int n = deadline && now >= deadline ? 0 : sys_ppoll(p, 2, deadline ? &left : NULL);
 		if (n == 0 || (n > 0 && p[1].revents)) {
 			sys_kill(-1, SIGKILL);
 			p[1].fd = -1;
@@ -587,7 +667,7 @@ _Noreturn void rj__child_main(const struct rj__child_args *a)
 	wait_for_go(shm);
 	stamp(shm, 1);
 	become_box_user(a);
-	arm_parent_death(a);
+	check_lifeline(a);
 	sys_umask(0);
 	if (sys_sethostname("ringjail", 8) < 0)
 		die(shm, RJ_STAGE_NAMESPACES, errno, 1);
@@ -674,7 +754,7 @@ _Noreturn void rj__child_main_prepared(const struct rj__child_args *a)
 		die(shm, RJ_STAGE_USERNS, errno, 2);
 	write_files(a);
 	own_user_ns(a);
-	arm_parent_death(a);
+	check_lifeline(a);
 	if (sys_chdir(a->pol->cwd) < 0)
 		die(shm, RJ_STAGE_CHDIR, errno, 0);
 	stamp(shm, 2);
@@ -689,7 +769,7 @@ static int init_fds(const struct rj__child_args *a)
 	if (a->lifeline != RJ__INIT_LIFELINE_FD &&
 	    sys_dup3(a->lifeline, RJ__INIT_LIFELINE_FD, O_CLOEXEC) < 0)
 		return -errno;
-	sys_close_range(RJ__INIT_LIFELINE_FD + 1, ~0U, 0);
+	close_from(RJ__INIT_LIFELINE_FD + 1, 0);
 	int sfd = sys_signalfd(rj__sigbit(SIGCHLD), SFD_CLOEXEC | SFD_NONBLOCK);
 	return sfd < 0 ? -errno : sfd;
 }
@@ -717,8 +797,9 @@ static _Noreturn void start_program(const struct rj__child_args *a)
 		sys_exit(127);
 	}
 	atomic_store(&shm->state, RJ__SHM_RUNNING);
-	sys_close_range(0, 2, 0);
-	sys_close_range((unsigned)sfd + 1, ~0U, 0);
+	for (int fd = 0; fd < 3; fd++)
+		sys_close(fd);
+	close_from((unsigned)sfd + 1, 0);
 	rj__caps_drop_all();
 	reap_all(a, prog, sfd, deadline);
 }

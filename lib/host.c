@@ -177,7 +177,9 @@ static void setup_prepared_root(rj_executor *ex)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t pid = fork();
+	/* A raw clone, not fork(): the embedding program's pthread_atfork
+	 * handlers must not run for our helper. */
+	pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
 	if (pid == 0)
 		rj__root_builder(ops, n, ex->root_dir, p[1]);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -17,6 +17,7 @@
 #define RJ__MAX_ARGS 4096
 
 /* Defaults of CLI.md, applied when the caller sets nothing. */
+#define RJ__MAX_TIME_US   (365ull * 86400 * 1000000) /* CPU and wall limits */
 #define RJ__DEF_WALL_US   (10ull * 1000000)
 #define RJ__DEF_MEM       (512ull << 20)
 #define RJ__DEF_PIDS      64ull

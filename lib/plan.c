@@ -527,6 +527,11 @@ int rj_plan_set_limit(rj_plan *p, enum rj_limit l, uint64_t v)
 		return fail(p, EINVAL, "limit '%s' must be greater than 0", rj_limit_name(l));
 	if (v == RJ_UNLIMITED && l != RJ_LIMIT_STACK && l != RJ_LIMIT_AS)
 		return fail(p, EINVAL, "limit '%s' cannot be unlimited", rj_limit_name(l));
+	/* Deadlines are nanoseconds on CLOCK_MONOTONIC: a year keeps every
+	 * sum of them far from overflowing. */
+	if ((l == RJ_LIMIT_WALL_TIME || l == RJ_LIMIT_TIME) && v > RJ__MAX_TIME_US)
+		return fail(p, EINVAL, "limit '%s' must be at most one year (31536000000000 µs)",
+			    rj_limit_name(l));
 	p->limits[l] = v;
 	p->limits_set |= 1u << l;
 	return 0;

@@ -190,33 +190,56 @@ Test(supervisor, leftovers_of_a_killed_executor_are_reclaimed)
 struct spawn_job {
 	const char *marker;
 	rj_executor *ex;
+	int r1, r2;
 };
 
+static enum rj_status statuses[2];
+
+static void keep_statuses(rj_executor *ex, const struct rj_event *ev, void *ctx)
+{
+	(void)ex;
+	(void)ctx;
+	if (ev->type == RJ_EVENT_COMPLETED || ev->type == RJ_EVENT_TIMEOUT)
+		statuses[(uintptr_t)ev->user_data] = ev->result->status;
+}
+
+/* Spawns and leaves at once: no loop turn, no free. */
 static void *spawn_and_exit(void *arg)
 {
 	struct spawn_job *j = arg;
-	j->ex = bare_executor();
-	rj_plan *p = daemon_plan(j->marker, 30);
-	rj_spawn(j->ex, p, NULL, NULL);
-	rj_plan_free(p);
-	/* Run the loop until the program runs, then leave without freeing. */
-	double end = now_ms() + 5000;
-	const char *argv[] = { "sleep", j->marker, NULL };
-	while (count_procs(argv) < 2 && now_ms() < end)
-		rj_executor_run(j->ex, 20);
+	rj_plan *quick = PLAN("/bin/sleep", "0.3");
+	rj_plan *stuck = daemon_plan(j->marker, 0.5);
+	j->r1 = rj_spawn(j->ex, quick, (void *)0, NULL);
+	j->r2 = rj_spawn(j->ex, stuck, (void *)1, NULL);
+	rj_plan_free(quick);
+	rj_plan_free(stuck);
 	return NULL;
 }
 
-Test(supervisor, a_thread_that_exits_takes_its_sandboxes_with_it)
+/* The sandboxes belong to the executor, not to the thread that spawned
+ * them: a thread pool may retire that thread while another runs the loop.
+ * Left alone, they still end: init's own deadline is the wall limit + 1 s. */
+Test(supervisor, sandboxes_outlive_the_spawning_thread_but_not_their_limits)
 {
 	char marker[32];
 	marker_make(marker, sizeof marker, 3);
+	struct rj_executor_opts o = { .on_event = keep_statuses };
 	struct spawn_job j = { .marker = marker };
+	cr_assert_eq(rj_executor_new(&j.ex, &o), 0);
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, spawn_and_exit, &j), 0);
 	cr_assert_eq(pthread_join(t, NULL), 0);
-	int left = wait_procs(marker, 0, 1000);
-	cr_assert_eq(left, 0, "%d sandbox processes alive 1 s after the thread that spawned them exited", left);
+	cr_assert_eq(j.r1, 0);
+	cr_assert_eq(j.r2, 0);
+	cr_assert_eq(wait_procs(marker, 2, 5000), 2, "the sandbox never started");
+	int left = wait_procs(marker, 0, 2500);
+	cr_assert_eq(left, 0, "%d processes alive 2.5 s after a 0.5 s wall limit whose loop never ran", left);
+	statuses[0] = statuses[1] = RJ_STATUS_SETUP_ERROR;
+	double end = now_ms() + 5000;
+	while (rj_executor_active(j.ex) && now_ms() < end)
+		rj_executor_run(j.ex, 100);
+	cr_assert_eq(statuses[0], RJ_STATUS_OK, "the quick one: %s", rj_status_name(statuses[0]));
+	cr_assert_eq(statuses[1], RJ_STATUS_WALL_TIME_LIMIT, "the stuck one: %s", rj_status_name(statuses[1]));
 	rj_executor_free(j.ex);
 }
 
@@ -262,7 +285,7 @@ enum { SPAWNERS = 4, RUNS = 2000, IN_FLIGHT = 8, CHURNERS = 2 };
 struct tally {
 	atomic_int ok, bad, done;
 	atomic_bool stop;
-	char first_bad[256];
+	char first_bad[512];
 	pthread_mutex_t lock;
 };
 
@@ -443,7 +466,7 @@ static pid_t find_init(void)
 	struct dirent *e;
 	pid_t found = 0;
 	while (!found && (e = readdir(d))) {
-		char path[64], stat[512];
+		char path[300], stat[512];
 		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
 		FILE *f = fopen(path, "r");
 		if (!f)
