@@ -37,10 +37,17 @@ struct frame {
 };
 
 struct walk {
-	const struct rj__handback *hb;
 	uint64_t mnt_id;
 	bool have_mnt;
 	dev_t dev;
+	uid_t owner;         /* whose unreadable folders get u+rwx back */
+	rj__visit_fn visit;
+	void *ctx;
+	uint64_t errors;
+};
+
+struct fixer {
+	const struct rj__handback *hb;
 	struct rj__handback_stats *st;
 };
 
@@ -86,35 +93,37 @@ static int chmod_exact(int dfd, const char *name, const struct statx *sx, mode_t
  * what the sandbox owned or could act as (S_ISGID stays on directories,
  * where it only passes the group on). What cannot be fixed is removed
  * (a directory that cannot is counted as an error). */
-static void fix(struct walk *w, int dfd, const char *name, const struct statx *sx)
+static int fix(void *ctx, int dfd, const char *name, const struct statx *sx)
 {
-	const struct rj__handback *hb = w->hb;
+	struct fixer *f = ctx;
+	const struct rj__handback *hb = f->hb;
 	bool dir = S_ISDIR(sx->stx_mode), lnk = S_ISLNK(sx->stx_mode);
 	bool boxed = hb->box_uid != (uid_t)-1 && sx->stx_uid == hb->box_uid;
 	mode_t mode = sx->stx_mode & 07777;
 	if (boxed) {
 		if (fchownat(dfd, name, hb->uid, hb->gid, AT_SYMLINK_NOFOLLOW) < 0)
 			goto unfixable;
-		w->st->chowned++;
+		f->st->chowned++;
 		/* chown clears S_ISUID (and S_ISGID with group exec) of a
 		 * non-directory itself; what it left is cleared below. */
 		if (!dir)
 			mode &= ~(mode_t)(S_ISUID | ((mode & S_IXGRP) ? S_ISGID : 0));
 	} else if (sx->stx_uid != hb->uid) {
-		return; /* not the sandbox's, nor anything it could act as */
+		return 0; /* not the sandbox's, nor anything it could act as */
 	}
 	mode_t clear = dir ? S_ISUID : SETID;
 	if (lnk || !(mode & clear))
-		return;
+		return 0;
 	if (chmod_exact(dfd, name, sx, mode & ~clear) < 0)
 		goto unfixable;
-	w->st->setid_cleared++;
-	return;
+	f->st->setid_cleared++;
+	return 0;
 unfixable:
 	if (!dir && unlinkat(dfd, name, 0) == 0)
-		w->st->removed++;
+		f->st->removed++;
 	else
-		w->st->errors++;
+		f->st->errors++;
+	return 0;
 }
 
 /* Open a subdirectory to walk it: the same inode we looked at, on the same
@@ -124,7 +133,7 @@ unfixable:
 static int open_sub(struct walk *w, int dfd, const char *name, const struct statx *sx)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES && sx->stx_uid == w->hb->uid && sx->stx_uid == geteuid() &&
+	if (fd < 0 && errno == EACCES && sx->stx_uid == w->owner && sx->stx_uid == geteuid() &&
 	    chmod_exact(dfd, name, sx, (sx->stx_mode & 07777) | S_IRWXU) == 0)
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -185,8 +194,11 @@ static int walk_tree(struct walk *w, int fd, struct frame **stack, size_t *depth
 			if (!strcmp(name, ".") || !strcmp(name, "..") || statx_at(fd, name, &sx) < 0 ||
 			    !same_mount(w, &sx))
 				continue;
-			w->st->entries++;
-			fix(w, fd, name, &sx);
+			int stop = w->visit(w->ctx, fd, name, &sx);
+			if (stop) {
+				close(fd);
+				return stop;
+			}
 			if (!S_ISDIR(sx.stx_mode))
 				continue;
 			struct stat here;
@@ -194,7 +206,7 @@ static int walk_tree(struct walk *w, int fd, struct frame **stack, size_t *depth
 				continue;
 			int r = open_sub(w, fd, name, &sx);
 			if (r < 0) {
-				w->st->errors++;
+				w->errors++;
 				continue;
 			}
 			struct frame f = { here.st_dev, here.st_ino, e->d_off };
@@ -225,17 +237,16 @@ static int walk_tree(struct walk *w, int fd, struct frame **stack, size_t *depth
 	}
 }
 
-/* The directory dir_fd itself stays the caller's and open. */
-int rj__workdir_hand_back(int dir_fd, const struct rj__handback *hb, struct rj__handback_stats *st)
+int rj__walk(int dir_fd, uid_t owner, rj__visit_fn visit, void *ctx, uint64_t *errors)
 {
 	struct statx root;
-	memset(st, 0, sizeof *st);
 	int r = statx_at(dir_fd, "", &root);
 	if (r < 0)
 		return r;
 	struct walk w = {
-		.hb = hb, .mnt_id = root.stx_mnt_id, .have_mnt = root.stx_mask & STATX_MNT_ID,
-		.dev = makedev(root.stx_dev_major, root.stx_dev_minor), .st = st,
+		.mnt_id = root.stx_mnt_id, .have_mnt = root.stx_mask & STATX_MNT_ID,
+		.dev = makedev(root.stx_dev_major, root.stx_dev_minor), .owner = owner,
+		.visit = visit, .ctx = ctx,
 	};
 	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -244,6 +255,29 @@ int rj__workdir_hand_back(int dir_fd, const struct rj__handback *hb, struct rj__
 	size_t depth = 0, cap = 0;
 	r = walk_tree(&w, fd, &stack, &depth, &cap);
 	free(stack);
+	if (errors)
+		*errors = w.errors;
+	return r;
+}
+
+static int count_fix(void *ctx, int dfd, const char *name, const struct statx *sx)
+{
+	((struct fixer *)ctx)->st->entries++;
+	return fix(ctx, dfd, name, sx);
+}
+
+/* The directory dir_fd itself stays the caller's and open. */
+int rj__workdir_hand_back(int dir_fd, const struct rj__handback *hb, struct rj__handback_stats *st)
+{
+	struct statx root;
+	memset(st, 0, sizeof *st);
+	int r = statx_at(dir_fd, "", &root);
+	if (r < 0)
+		return r;
+	struct fixer f = { hb, st };
+	uint64_t errors = 0;
+	r = rj__walk(dir_fd, hb->uid, count_fix, &f, &errors);
+	st->errors += errors;
 	if (hb->chowned_root && fchown(dir_fd, hb->uid, hb->gid) < 0 && r == 0)
 		r = -errno;
 	if (root.stx_mode & S_ISUID)

@@ -219,6 +219,12 @@ struct rj__handback_stats {
 	uint64_t entries, chowned, setid_cleared, removed, errors;
 };
 int rj__workdir_hand_back(int dir_fd, const struct rj__handback *hb, struct rj__handback_stats *st);
+/* Every entry below dir_fd on its mount, at any depth, never through a
+ * link: visit returns non-zero to stop the walk with that value. Folders
+ * of `owner` that it cannot read get u+rwx back. */
+struct statx;
+typedef int (*rj__visit_fn)(void *ctx, int dfd, const char *name, const struct statx *sx);
+int rj__walk(int dir_fd, uid_t owner, rj__visit_fn visit, void *ctx, uint64_t *errors);
 
 /* names.c */
 int rj__fmt(char *buf, size_t len, const char *fmt, ...)
