@@ -175,6 +175,8 @@ static int prepare_workdir(rj_executor *ex, struct rj__sbx *s, int *wd_fd, char 
 		return -errno;
 	s->wd_uid = st.st_uid;
 	s->wd_gid = st.st_gid;
+	if ((r = rj__ws_watch(ex, s, err, errlen)) < 0)
+		return r;
 	if (!ex->root)
 		return 0;
 	bool idmapped;
@@ -360,6 +362,10 @@ void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s)
 	if (s->cg)
 		rj__cg_release(ex->cgs, s->cg);
 	s->cg = NULL;
+	/* Handed back by the workspace worker, or (a sandbox that never ran,
+	 * or an executor shutting down) here. */
+	rj__ws_drop(ex, s);
+	s->ws_handed = false;
 	if (s->wd_lock >= 0) {
 		struct rj__handback hb = {
 			.box_uid = ex->root ? s->host_uid : (uid_t)-1,
