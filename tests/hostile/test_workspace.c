@@ -500,3 +500,104 @@ Test(workspace, the_mounted_workdir_is_the_locked_one, .timeout = 120)
 	cr_expect_eq(remove_tree(top), 0);
 	free(top);
 }
+
+/* ---- the disk bound of a workdir ---------------------------------------- */
+
+/* Allocated bytes below dir (du's figure), each inode once is enough here:
+ * the programs make no hard links. */
+static unsigned long long du_total;
+
+static int du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	(void)ftw;
+	du_total += (unsigned long long)st->st_blocks * 512;
+	return 0;
+}
+
+static unsigned long long disk_usage(const char *dir)
+{
+	du_total = 0;
+	cr_assert_eq(nftw(dir, du_one, 32, FTW_PHYS), 0);
+	return du_total;
+}
+
+/* Many small files: the accounting kills the run (output_limit, with a
+ * message naming the disk limit) soon after it passes the bound. */
+Test(workspace, disk_bounds_many_small_files, .timeout = 120)
+{
+	char *dir = make_dir("diskmany");
+	rj_plan *p = ws_plan(dir, "files", "100000", "16384", NULL);
+	cr_assert_eq(rj_plan_set_limit(p, RJ_LIMIT_DISK, 8 * MIB), 0, "%s", rj_plan_error(p));
+	cr_assert_eq(rj_plan_set_limit(p, RJ_LIMIT_WALL_TIME, 60000000), 0);
+	struct outcome o;
+	run_plan(p, &o);
+	unsigned long long used = disk_usage(dir);
+	fprintf(stderr, "the workdir holds %llu KiB after the kill (bound 8192 KiB)\n", used / 1024);
+	EXPECT_STATUS(&o, RJ_STATUS_OUTPUT_LIMIT);
+	cr_expect(strstr(o.res.message, "disk limit of 8388608 bytes"), "message: %s", o.res.message);
+	cr_expect_eq(o.res.enforced[RJ_LIMIT_DISK], RJ_ENFORCE_TIMER);
+	EXPECT_NO_OUT(&o, "files: OK");
+	cr_expect_gt(used, 8 * MIB, "killed before the bound: %llu bytes", used);
+	cr_expect_lt(used, 40 * MIB, "the bound let %llu bytes through", used);
+	EXPECT_ALL_CALLERS(dir);
+	cr_expect_eq(remove_tree(dir), 0);
+	rj_plan_free(p);
+	free(dir);
+}
+
+/* One large file: --fsize is at most --disk in a workdir, so the kernel
+ * stops it exactly at the bound (SIGXFSZ, output_limit). */
+Test(workspace, disk_bounds_one_large_file, .timeout = 60)
+{
+	char *dir = make_dir("diskbig");
+	rj_plan *p = prog_plan("bigfile", "big", "64", NULL);
+	cr_assert_eq(rj_plan_set_workdir(p, dir), 0, "%s", rj_plan_error(p));
+	cr_assert_eq(rj_plan_set_limit(p, RJ_LIMIT_DISK, 8 * MIB), 0, "%s", rj_plan_error(p));
+	struct outcome o;
+	run_plan(p, &o);
+	EXPECT_STATUS(&o, RJ_STATUS_OUTPUT_LIMIT);
+	cr_expect_eq(o.res.signal, SIGXFSZ);
+	EXPECT_NO_OUT(&o, "wrote 64 MiB");
+	char path[512];
+	snprintf(path, sizeof path, "%s/big", dir);
+	struct stat st;
+	cr_expect_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_size, (off_t)(8 * MIB), "the file has %lld bytes", (long long)st.st_size);
+	EXPECT_ALL_CALLERS(dir);
+	cr_expect_eq(remove_tree(dir), 0);
+	rj_plan_free(p);
+	free(dir);
+}
+
+/* ---- the hand-back never stalls the other sandboxes ---------------------- */
+
+/* A ends, leaving 150,000 files to hand back, 0.8 s into B's 1 s wall
+ * limit: B must still be killed within CLI.md's tolerance (+100 ms). */
+Test(workspace, big_hand_back_does_not_stall_other_sandboxes, .timeout = 300)
+{
+	char *dir = make_dir("bighb");
+	rj_plan *a = ws_plan(dir, "many", "150000", "0.8", NULL);
+	cr_assert_eq(rj_plan_set_limit(a, RJ_LIMIT_WALL_TIME, 200000000), 0);
+	const char *sleep_argv[] = { "/bin/sleep", "10", NULL };
+	rj_plan *b = cmd_plan(sleep_argv);
+	cr_assert_eq(rj_plan_set_limit(b, RJ_LIMIT_WALL_TIME, 1000000), 0);
+	struct session s;
+	session_start(&s);
+	int ia = session_spawn(&s, a);
+	cr_assert(session_wait_output(&s, ia, "ready", 150000), "A never made its files");
+	int ib = session_spawn(&s, b);
+	cr_assert(session_wait(&s, ib, 20000));
+	cr_assert(session_wait(&s, ia, 60000));
+	session_end(&s);
+	EXPECT_STATUS(&s.o[ia], RJ_STATUS_OK);
+	EXPECT_STATUS(&s.o[ib], RJ_STATUS_WALL_TIME_LIMIT);
+	cr_expect_leq(s.o[ib].res.wall_ms, 1100, "B's 1 s wall limit held for %.1f ms",
+		      s.o[ib].res.wall_ms);
+	EXPECT_ALL_CALLERS(dir);
+	cr_expect_eq(remove_tree(dir), 0);
+	rj_plan_free(a);
+	rj_plan_free(b);
+	free(dir);
+}
