@@ -164,6 +164,7 @@ Test(workspace, cli_dir_onto_proc_exits_2, .timeout = 30)
 		got += (size_t)n;
 	msg[got] = '\0';
 	close(out[0]);
+	posix_spawn_file_actions_destroy(&fa);
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2, "exit status %d, stderr: %s", WEXITSTATUS(st), msg);
@@ -548,7 +549,8 @@ Test(workspace, disk_bounds_many_small_files, .timeout = 120)
 }
 
 /* One large file: --fsize is at most --disk in a workdir, so the kernel
- * stops it exactly at the bound (SIGXFSZ, output_limit). */
+ * stops the file exactly at the bound (SIGXFSZ); the accounting may kill
+ * the run a little earlier, as the program's own copy counts too. */
 Test(workspace, disk_bounds_one_large_file, .timeout = 60)
 {
 	char *dir = make_dir("diskbig");
@@ -558,13 +560,19 @@ Test(workspace, disk_bounds_one_large_file, .timeout = 60)
 	struct outcome o;
 	run_plan(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OUTPUT_LIMIT);
-	cr_expect_eq(o.res.signal, SIGXFSZ);
+	if (o.res.signal == SIGXFSZ)
+		cr_expect(strstr(o.res.message, "file size limit of 8388608 bytes"), "message: %s",
+			  o.res.message);
+	else
+		cr_expect(strstr(o.res.message, "disk limit of 8388608 bytes"), "signal %d, message: %s",
+			  o.res.signal, o.res.message);
 	EXPECT_NO_OUT(&o, "wrote 64 MiB");
 	char path[512];
 	snprintf(path, sizeof path, "%s/big", dir);
 	struct stat st;
 	cr_expect_eq(stat(path, &st), 0);
-	cr_expect_eq(st.st_size, (off_t)(8 * MIB), "the file has %lld bytes", (long long)st.st_size);
+	cr_expect_leq(st.st_size, (off_t)(8 * MIB), "the file has %lld bytes", (long long)st.st_size);
+	cr_expect_geq(st.st_size, (off_t)(4 * MIB), "stopped early, at %lld bytes", (long long)st.st_size);
 	EXPECT_ALL_CALLERS(dir);
 	cr_expect_eq(remove_tree(dir), 0);
 	rj_plan_free(p);
