@@ -106,6 +106,19 @@ static int arm_timeout(rj_executor *ex, struct rj__sbx *s, enum rj__op op, uint6
 	return 0;
 }
 
+/* The workspace worker's next note ('D' over the disk bound, 'H' handed
+ * back), if the sandbox has a workdir. */
+static void arm_ws(rj_executor *ex, struct rj__sbx *s)
+{
+	int fd = rj__ws_fd(s);
+	struct io_uring_sqe *sqe = fd >= 0 ? rj__sqe(ex) : NULL;
+	if (!sqe)
+		return;
+	io_uring_prep_read(sqe, fd, &s->ws_note, 1, 0);
+	io_uring_sqe_set_data64(sqe, rj__ud(s, RJ__OP_WS));
+	s->pending++;
+}
+
 static void cancel_timeout(rj_executor *ex, struct rj__sbx *s, enum rj__op op)
 {
 	struct io_uring_sqe *sqe = rj__sqe(ex);
@@ -219,6 +232,9 @@ static void try_finish(rj_executor *ex, struct rj__sbx *s)
 {
 	if (s->final_sent || !s->exited || (s->out.fd >= 0 && !s->out.eof) ||
 	    (s->err.fd >= 0 && !s->err.eof))
+		return;
+	/* A workdir is handed back off the loop first (wsworker.c). */
+	if (rj__ws_pending(ex, s))
 		return;
 	s->end_ns = s->end_ns ? s->end_ns : rj__now_ns();
 	if (s->wall_armed)
@@ -449,6 +465,17 @@ static void handle(rj_executor *ex, struct io_uring_cqe *cqe)
 		if (cqe->res == -ETIME && !s->exited && !s->final_sent)
 			on_cpu_timer(ex, s);
 		break;
+	case RJ__OP_WS:
+		s->pending--;
+		if (cqe->res == 1 && s->ws_note == 'H') {
+			s->ws_handed = true;
+			break;
+		}
+		if (cqe->res == 1 && s->ws_note == 'D' && !s->exited && !s->final_sent)
+			kill_sandbox(s, RJ__KILL_DISK);
+		if (cqe->res == 1 || cqe->res == -EINTR || cqe->res == -EAGAIN)
+			arm_ws(ex, s);
+		break;
 	default:
 		break;
 	}
@@ -560,7 +587,8 @@ static int check_limits(rj_executor *ex, struct rj__sbx *s, char *err, size_t er
 	how[RJ_LIMIT_PIDS] = cg && ex->cg.pids ? RJ_ENFORCE_CGROUP : RJ_ENFORCE_RLIMIT;
 	how[RJ_LIMIT_OUTPUT] = RJ_ENFORCE_PIPE;
 	how[RJ_LIMIT_FSIZE] = RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_DISK] = pol->workdir ? RJ_ENFORCE_NONE : RJ_ENFORCE_TMPFS;
+	/* A workdir: accounting with a kill, by the workspace worker. */
+	how[RJ_LIMIT_DISK] = pol->workdir ? RJ_ENFORCE_TIMER : RJ_ENFORCE_TMPFS;
 	how[RJ_LIMIT_OPEN_FILES] = RJ_ENFORCE_RLIMIT;
 	how[RJ_LIMIT_STACK] = RJ_ENFORCE_RLIMIT;
 	how[RJ_LIMIT_AS] = (pol->limits_set & (1u << RJ_LIMIT_AS)) ? RJ_ENFORCE_RLIMIT : RJ_ENFORCE_NONE;
@@ -574,10 +602,6 @@ static int check_limits(rj_executor *ex, struct rj__sbx *s, char *err, size_t er
 	}
 	if ((pol->limits_set & (1u << RJ_LIMIT_TIME)) && how[RJ_LIMIT_TIME] != RJ_ENFORCE_TIMER) {
 		rj__fmt(err, errlen, "--time needs whole-sandbox CPU accounting from a cgroup, and %s", ex->cg.why);
-		return -EOPNOTSUPP;
-	}
-	if ((pol->limits_set & (1u << RJ_LIMIT_DISK)) && pol->workdir) {
-		rj__fmt(err, errlen, "--disk cannot bound a --workdir (only --fsize does)");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -646,6 +670,7 @@ static int start(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
 	arm_read(ex, s, RJ__OP_OUT);
 	arm_read(ex, s, RJ__OP_ERR);
 	arm_write(ex, s);
+	arm_ws(ex, s);
 	arm_timeout(ex, s, RJ__OP_WALL, s->start_ns + pol->limits[RJ_LIMIT_WALL_TIME] * 1000);
 	if (s->cg && ex->cg.cpu)
 		arm_timeout(ex, s, RJ__OP_CPU, s->start_ns + pol->limits[RJ_LIMIT_TIME] * 1000 / ex->ncpu);

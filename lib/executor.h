@@ -29,6 +29,7 @@ enum rj__op {
 	RJ__OP_IN,
 	RJ__OP_WALL,
 	RJ__OP_CPU,
+	RJ__OP_WS,        /* a note of the workspace worker (wsworker.c) */
 	RJ__OP_IGNORE,    /* cancellations: nothing to do */
 };
 
@@ -39,6 +40,7 @@ enum rj__kill {
 	RJ__KILL_WALL,
 	RJ__KILL_CPU,
 	RJ__KILL_SHUTDOWN,
+	RJ__KILL_DISK,    /* the workdir took more than --disk */
 };
 
 struct rj__stream {
@@ -89,6 +91,9 @@ struct rj__sbx {
 	uid_t wd_uid;
 	gid_t wd_gid;
 	bool wd_prepared;
+	struct rj__wsjob *ws_job; /* the worker's accounting and hand-back */
+	char ws_note;        /* the worker's last note, read by the ring */
+	bool ws_handed;      /* it handed the workdir back */
 	siginfo_t si;
 	struct rusage ru;
 	struct rj_result res;
@@ -112,6 +117,7 @@ struct rj_executor {
 	int mnt0_fd;         /* the prepared root's mount namespace, or -1 */
 	int lifeline[2];     /* see rj__lifeline_open */
 	struct rj__ids *ids;
+	struct rj__wsw *wsw; /* the workspace worker, from the first --workdir */
 	char root_dir[256];
 	unsigned ncpu;
 	uintptr_t arg_start, arg_end; /* our argv, for init to blank */
@@ -150,6 +156,19 @@ int rj__lifeline_open(rj_executor *ex);
 void rj__lifeline_close(rj_executor *ex);
 int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen);
 void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s);
+
+/* wsworker.c: the disk accounting and hand-back of a --workdir, off the
+ * loop. rj__ws_watch starts it (spawn); rj__ws_fd is the pipe the ring
+ * reads its notes from; rj__ws_pending, once the sandbox ended, hands the
+ * workdir back and says whether the final event must wait for the 'H'
+ * note; rj__ws_drop lets go of it (release). */
+struct rj__wsjob;
+struct rj__wsw;
+int rj__ws_watch(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen);
+int rj__ws_fd(const struct rj__sbx *s);
+bool rj__ws_pending(rj_executor *ex, struct rj__sbx *s);
+void rj__ws_drop(rj_executor *ex, struct rj__sbx *s);
+void rj__wsw_free(struct rj__wsw *w);
 
 /* result.c */
 void rj__result_compute(rj_executor *ex, struct rj__sbx *s);

@@ -314,6 +314,8 @@ int rj_executor_free(rj_executor *ex)
 	if (ex->in_callback)
 		return -EBUSY;
 	shutdown_all(ex);
+	/* Hand-backs in flight finish: the workdirs are the caller's again. */
+	rj__wsw_free(ex->wsw);
 	/* The ring goes first: it may still point into slots and buffers. */
 	if (ex->ring.ring_fd > 0)
 		io_uring_queue_exit(&ex->ring);

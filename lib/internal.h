@@ -217,10 +217,29 @@ int rj__ids_acquire(struct rj__ids *ids, uint32_t *id);
 void rj__ids_release(struct rj__ids *ids, uint32_t id);
 
 /* workspace.c */
-int rj__workdir_lock(const char *dir, int *lock_fd, char *err, size_t errlen);
+int rj__workdir_check(int fd, const char *dir, bool root, char *err, size_t errlen);
+int rj__workdir_lock(const char *dir, bool root, int *lock_fd, char *err, size_t errlen);
+int rj__workdir_tree(int lock_fd, uint32_t host, bool *idmapped);
 int rj__workdir_prepare(int dir_fd, uid_t box_uid, gid_t box_gid, uid_t *orig_uid, gid_t *orig_gid);
-int rj__workdir_hand_back(int dir_fd, uid_t box_uid, uid_t uid, gid_t gid);
 int rj__root_dir_make(char *out, size_t outlen);
+
+/* handback.c: after a run, below a kept workspace. */
+struct rj__handback {
+	uid_t box_uid;           /* the sandbox's host id, or (uid_t)-1 rootless */
+	uid_t uid;               /* who gets it back: the directory's owner */
+	gid_t gid;
+	bool chowned_root;       /* the directory itself was given to box_uid */
+};
+struct rj__handback_stats {
+	uint64_t entries, chowned, setid_cleared, removed, errors;
+};
+int rj__workdir_hand_back(int dir_fd, const struct rj__handback *hb, struct rj__handback_stats *st);
+/* Every entry below dir_fd on its mount, at any depth, never through a
+ * link: visit returns non-zero to stop the walk with that value. Folders
+ * of `owner` that it cannot read get u+rwx back. */
+struct statx;
+typedef int (*rj__visit_fn)(void *ctx, int dfd, const char *name, const struct statx *sx);
+int rj__walk(int dir_fd, uid_t owner, rj__visit_fn visit, void *ctx, uint64_t *errors);
 
 /* names.c */
 int rj__fmt(char *buf, size_t len, const char *fmt, ...)

@@ -457,6 +457,31 @@ static bool abs_path_ok(const char *path)
 	return path[1] == '\0' || box_path_ok(path + 1);
 }
 
+/* Is path `top` itself or below it? Both absolute and normalized. */
+static bool at_or_below(const char *path, const char *top)
+{
+	size_t n = strlen(top);
+	return !strncmp(path, top, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Where a caller's directory may not go: the sandbox's own /proc and /dev
+ * (and what lies below them), whose mounts would hide it or which it would
+ * hide, and /box and /tmp themselves, which it would silently replace (the
+ * workspace: use --workdir). Below /box and /tmp it is fine. */
+static const char *reserved_box_dir(const char *box)
+{
+	if (at_or_below(box, "/proc"))
+		return "the sandbox's own /proc is mounted there";
+	if (at_or_below(box, "/dev"))
+		return "the sandbox's own /dev (null, zero, random, ...) is there";
+	if (!strcmp(box, "/box"))
+		return "it would replace the workspace (use --workdir for a kept workspace, "
+		       "or a path below /box)";
+	if (!strcmp(box, "/tmp"))
+		return "it would replace the sandbox's own /tmp (use a path below /tmp)";
+	return NULL;
+}
+
 int rj_plan_add_mount(rj_plan *p, const char *host_dir, const char *box_dir, unsigned flags)
 {
 	if (!p || !host_dir)
@@ -468,6 +493,11 @@ int rj_plan_add_mount(rj_plan *p, const char *host_dir, const char *box_dir, uns
 		return fail(p, EINVAL, "unknown mount flags%s", "");
 	if (!abs_path_ok(box_dir) || !strcmp(box_dir, "/"))
 		return fail(p, EINVAL, "mount point '%s' must be an absolute path without '..', other than /", box_dir);
+	const char *why = reserved_box_dir(box_dir);
+	if (why) {
+		rj__fmt(p->err, sizeof p->err, "mount point '%s' cannot take a directory: %s", box_dir, why);
+		return -EINVAL;
+	}
 	struct stat st;
 	if (stat(host_dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return fail(p, errno ? errno : ENOTDIR, "host directory '%s' cannot be used (missing or not a directory)", host_dir);
@@ -487,14 +517,22 @@ int rj_plan_add_mount(rj_plan *p, const char *host_dir, const char *box_dir, uns
 	return 0;
 }
 
+/* The directory is checked here for an early, clear refusal, and again on
+ * the locked descriptor when each sandbox starts (it may have changed). */
 int rj_plan_set_workdir(rj_plan *p, const char *host_dir)
 {
 	if (!p)
 		return -EINVAL;
 	invalidate(p);
-	struct stat st;
-	if (host_dir && (stat(host_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
-		return fail(p, ENOTDIR, "workdir '%s' is not an existing directory", host_dir);
+	if (host_dir) {
+		int fd = open(host_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return fail(p, ENOTDIR, "workdir '%s' is not an existing directory", host_dir);
+		int r = rj__workdir_check(fd, host_dir, rj__caps_is_root(), p->err, sizeof p->err);
+		close(fd);
+		if (r < 0)
+			return r;
+	}
 	char *copy = host_dir ? strdup(host_dir) : NULL;
 	if (host_dir && !copy)
 		return -ENOMEM;

@@ -368,6 +368,10 @@ static void fill_limits(struct rj__policy *pol, const rj_plan *p)
 {
 	for (int i = 0; i < RJ_LIMIT__COUNT; i++)
 		pol->limits[i] = rj__plan_limit(p, (enum rj_limit)i);
+	/* A workdir's disk bound is checked from time to time: a single file
+	 * is bounded exactly, by the kernel. */
+	if (p->workdir && pol->limits[RJ_LIMIT_FSIZE] > pol->limits[RJ_LIMIT_DISK])
+		pol->limits[RJ_LIMIT_FSIZE] = pol->limits[RJ_LIMIT_DISK];
 	pol->limits_set = p->limits_set;
 	pol->best_effort = p->best_effort;
 	pol->net = p->net;

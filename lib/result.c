@@ -106,7 +106,7 @@ static enum rj_status verdict(struct rj__sbx *s, int sig, int code, bool mem_hit
 		return RJ_STATUS_WALL_TIME_LIMIT;
 	if (r->oom_killed || (failed && mem_hit))
 		return RJ_STATUS_MEMORY_LIMIT;
-	if (s->kill == RJ__KILL_OUTPUT || sig == SIGXFSZ)
+	if (s->kill == RJ__KILL_OUTPUT || s->kill == RJ__KILL_DISK || sig == SIGXFSZ)
 		return RJ_STATUS_OUTPUT_LIMIT;
 	if (sig)
 		return RJ_STATUS_SIGNALED;
@@ -129,6 +129,11 @@ static void message(struct rj__sbx *s)
 			(unsigned long long)(l[RJ_LIMIT_MEM] / 1024), r->oom_killed ? " (killed by the OOM killer)" : "");
 		break;
 	case RJ_STATUS_OUTPUT_LIMIT:
+		if (s->kill == RJ__KILL_DISK && r->signal != SIGXFSZ) {
+			rj__fmt(r->message, sizeof r->message, "disk limit of %llu bytes reached: the run "
+				"wrote more than that into the workdir", (unsigned long long)l[RJ_LIMIT_DISK]);
+			break;
+		}
 		rj__fmt(r->message, sizeof r->message, r->signal == SIGXFSZ ? "file size limit of %llu bytes reached"
 			: "output limit of %llu bytes reached", (unsigned long long)(r->signal == SIGXFSZ ?
 			l[RJ_LIMIT_FSIZE] : l[RJ_LIMIT_OUTPUT]));

@@ -49,6 +49,7 @@ enum kind {
 	ARG_PRLIMIT,
 	ARG_FADVISE,
 	ARG_MADVISE,
+	ARG_SETID,       /* creating or chmodding with a set-id mode bit */
 };
 
 struct group {
@@ -144,6 +145,14 @@ static const struct group policy[] = {
 	/* Device nodes have no use in a judge. Refusing the whole call also
 	 * refuses mkfifo(3), a cost accepted for a simpler filter. */
 	{ RET_EPERM, "mknod mknodat" },
+	/* No set-id bit, ever (EPERM): a file the program makes in a kept
+	 * workspace is its owner's on the host (root's, as root), and a
+	 * set-id one would hand that owner's rights to whoever runs it on
+	 * the host before the hand-back clears it. These entries replace
+	 * the plain ones above. openat2 passes its mode in memory a filter
+	 * cannot read: ENOSYS, and callers fall back to openat. */
+	{ ARG_SETID, "chmod fchmod fchmodat fchmodat2 creat open openat" },
+	{ RET_NOSYS, "openat2" },
 	/* Terminal injection (TIOCSTI, TIOCLINUX) is refused; other ioctls
 	 * act on the program's own descriptors. */
 	{ ARG_IOCTL, "ioctl" },
@@ -457,6 +466,51 @@ static int add_clone(scmp_filter_ctx ctx, int nr)
 	return add_masked(ctx, SCMP_ACT_ALLOW, nr, CLONE_FLAGS_ARG, all, 0);
 }
 
+/* Refuses (EPERM) a mode with S_ISUID or S_ISGID, as two rules that never
+ * overlap the allowing one; cond, if any, must also hold. */
+static int add_setid_refusals(scmp_filter_ctx ctx, int nr, unsigned mode_arg,
+			      const struct scmp_arg_cmp *cond)
+{
+	const struct scmp_arg_cmp bits[] = {
+		SCMP_CMP(mode_arg, SCMP_CMP_MASKED_EQ, S_ISUID, S_ISUID),
+		SCMP_CMP(mode_arg, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, S_ISGID),
+	};
+	for (size_t i = 0; i < COUNT(bits); i++) {
+		struct scmp_arg_cmp c[2] = { bits[i] };
+		if (cond)
+			c[1] = *cond;
+		int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), nr, cond ? 2 : 1, c);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* chmod and creation without set-id bits. open and openat look at the
+ * mode only when they create (O_CREAT, or O_TMPFILE's own bit). */
+static int add_setid(scmp_filter_ctx ctx, int nr)
+{
+	const uint32_t creating = O_CREAT | (O_TMPFILE & ~O_DIRECTORY);
+	int flags_arg = -1;
+	unsigned mode_arg = 1;     /* chmod, fchmod, creat */
+	if (nr == resolve_name("open"))
+		flags_arg = 1, mode_arg = 2;
+	else if (nr == resolve_name("openat"))
+		flags_arg = 2, mode_arg = 3;
+	else if (nr == resolve_name("fchmodat") || nr == resolve_name("fchmodat2"))
+		mode_arg = 2;
+	int rc = add_masked(ctx, SCMP_ACT_ALLOW, nr, mode_arg, S_ISUID | S_ISGID, 0);
+	if (rc < 0 || flags_arg < 0)
+		return rc < 0 ? rc : add_setid_refusals(ctx, nr, mode_arg, NULL);
+	rc = add_masked(ctx, SCMP_ACT_ALLOW, nr, (unsigned)flags_arg, creating, 0);
+	const uint32_t each[] = { O_CREAT, creating & ~(uint32_t)O_CREAT };
+	for (size_t i = 0; rc == 0 && i < COUNT(each); i++) {
+		struct scmp_arg_cmp c = SCMP_CMP((unsigned)flags_arg, SCMP_CMP_MASKED_EQ, each[i], each[i]);
+		rc = add_setid_refusals(ctx, nr, mode_arg, &c);
+	}
+	return rc;
+}
+
 static int add_entry(scmp_filter_ctx ctx, const struct entry *e, bool net)
 {
 	const uint32_t perm = SCMP_ACT_ERRNO(EPERM);
@@ -505,6 +559,8 @@ static int add_entry(scmp_filter_ctx ctx, const struct entry *e, bool net)
 		return add_values(ctx, e->nr, 2, evicting_madvice,
 				  COUNT(evicting_madvice), SCMP_ACT_ERRNO(0),
 				  SCMP_ACT_ALLOW);
+	case ARG_SETID:
+		return add_setid(ctx, e->nr);
 	}
 	return -EINVAL;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -189,30 +190,46 @@ static int open_mounts(rj_executor *ex, const struct rj__policy *pol, int *fds, 
 	return 0;
 }
 
+/* The workdir: locked and checked, then (root mode) the sandbox's mount is
+ * made from the locked descriptor itself, idmapped so that the sandbox
+ * writes as the directory's owner; where the filesystem refuses idmapped
+ * mounts, the directory is given to the sandbox's id for the run instead
+ * and handed back after. Rootless, the sandbox's id is the caller's and
+ * the child binds the directory. */
 static int prepare_workdir(rj_executor *ex, struct rj__sbx *s, int *wd_fd, char *err, size_t errlen)
 {
 	*wd_fd = -1;
 	if (!s->pol->workdir)
 		return 0;
-	int r = rj__workdir_lock(s->pol->workdir, &s->wd_lock, err, errlen);
+	int r = rj__workdir_lock(s->pol->workdir, ex->root, &s->wd_lock, err, errlen);
 	if (r < 0)
 		return r;
-	*wd_fd = clone_tree(ex, s->pol->workdir);
-	if (*wd_fd == -2)
+	struct stat st;
+	if (fstat(s->wd_lock, &st) < 0)
+		return -errno;
+	s->wd_uid = st.st_uid;
+	s->wd_gid = st.st_gid;
+	if ((r = rj__ws_watch(ex, s, err, errlen)) < 0)
+		return r;
+	if (!ex->root)
+		return 0;
+	bool idmapped;
+	*wd_fd = rj__workdir_tree(s->wd_lock, s->host_uid, &idmapped);
+	if (*wd_fd < 0) {
+		rj__fmt(err, errlen, "cannot make the sandbox's mount of workdir '%s': %s",
+			s->pol->workdir, strerror(-*wd_fd));
+		r = *wd_fd;
 		*wd_fd = -1;
-	else if (*wd_fd < 0) {
-		int e = errno;
-		rj__fmt(err, errlen, "cannot open workdir '%s': %s", s->pol->workdir, strerror(e));
-		return -e;
+		return r;
 	}
-	if (ex->root) {
-		r = rj__workdir_prepare(s->wd_lock, s->host_uid, s->host_uid, &s->wd_uid, &s->wd_gid);
-		if (r < 0) {
-			rj__fmt(err, errlen, "cannot give the workdir to the sandbox's id: %s", strerror(-r));
-			return r;
-		}
-		s->wd_prepared = true;
+	if (idmapped)
+		return 0;
+	r = rj__workdir_prepare(s->wd_lock, s->host_uid, s->host_uid, &s->wd_uid, &s->wd_gid);
+	if (r < 0) {
+		rj__fmt(err, errlen, "cannot give the workdir to the sandbox's id: %s", strerror(-r));
+		return r;
 	}
+	s->wd_prepared = true;
 	return 0;
 }
 
@@ -385,9 +402,17 @@ void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s)
 	if (s->cg)
 		rj__cg_release(ex->cgs, s->cg);
 	s->cg = NULL;
+	/* Handed back by the workspace worker, or (a sandbox that never ran,
+	 * or an executor shutting down) here. */
+	rj__ws_drop(ex, s);
+	s->ws_handed = false;
 	if (s->wd_lock >= 0) {
-		if (s->wd_prepared)
-			rj__workdir_hand_back(s->wd_lock, s->host_uid, s->wd_uid, s->wd_gid);
+		struct rj__handback hb = {
+			.box_uid = ex->root ? s->host_uid : (uid_t)-1,
+			.uid = s->wd_uid, .gid = s->wd_gid, .chowned_root = s->wd_prepared,
+		};
+		struct rj__handback_stats hs;
+		rj__workdir_hand_back(s->wd_lock, &hb, &hs);
 		close(s->wd_lock);
 	}
 	s->wd_lock = -1;
