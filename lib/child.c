@@ -19,6 +19,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "internal.h"
@@ -327,17 +328,33 @@ static uint64_t bind_attrs(unsigned flags)
  * would be looked up with the sandbox's id, which may not reach it.
  * Rootless, the sandbox's id is the caller's, so the path is looked up
  * with the same permissions. */
+static bool same_inode(int fd1, int fd2)
+{
+	struct statx x1, x2;
+	if (syscall(SYS_statx, fd1, "", AT_EMPTY_PATH, STATX_INO, &x1) < 0 ||
+	    syscall(SYS_statx, fd2, "", AT_EMPTY_PATH, STATX_INO, &x2) < 0)
+		return false;
+	return x1.stx_ino == x2.stx_ino && x1.stx_dev_major == x2.stx_dev_major &&
+	       x1.stx_dev_minor == x2.stx_dev_minor;
+}
+
 static int op_bindfd(const struct rj__child_args *a, const struct rj__mop *op, char *dst, size_t skip)
 {
 	bool wd = op->arg == UINT64_MAX;
 	int src = wd ? a->workdir_fd : a->mount_fds[op->arg];
 	bool own = src < 0;
 	/* Rootless: a copy of the caller's tree, looked up with the caller's
-	 * own id (ours), like a bind of the path but held by a descriptor. */
+	 * own id (ours), like a bind of the path but held by a descriptor. A
+	 * workdir comes without what is mounted below it, and must be the
+	 * directory the executor locked, not whatever the path names now. */
 	if (own && (src = (int)syscall(SYS_open_tree, AT_FDCWD,
 				       wd ? a->pol->workdir : a->pol->mounts[op->arg].host,
-				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)) < 0)
+				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (wd ? 0 : AT_RECURSIVE))) < 0)
 		return -errno;
+	if (own && wd && !same_inode(src, a->workdir_lock_fd)) {
+		sys_close(src);
+		return -ESTALE;
+	}
 	/* Attached onto the directory the walk found, never by path, which
 	 * another writer of a kept workdir could redirect meanwhile; then
 	 * made read-only (or not) through the same descriptor, once it is in

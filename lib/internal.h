@@ -175,6 +175,7 @@ struct rj__child_args {
 	int lifeline_wr;         /* its write end, which the child closes */
 	int *mount_fds;          /* O_PATH fds of the plan's mounts */
 	int workdir_fd;          /* O_PATH fd of the workdir, or -1 */
+	int workdir_lock_fd;     /* the locked workdir: what a rootless bind must be */
 	const char *root_dir;    /* empty host directory to build the root on */
 	int mnt0_fd;             /* the prepared root's mount namespace, or -1 */
 	int net_fd;              /* the shared empty network namespace, or -1 */

@@ -329,7 +329,7 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 		.pol = pol, .shm = shm, .shm_all = ex->shm, .shm_count = RJ__MAX_SLOTS,
 		.stdin_fd = in_child, .stdout_fd = out[1],
 		.stderr_fd = errp[1], .lifeline = ex->lifeline[0], .lifeline_wr = ex->lifeline[1],
-		.mount_fds = mfds, .workdir_fd = wd_fd,
+		.mount_fds = mfds, .workdir_fd = wd_fd, .workdir_lock_fd = s->wd_lock,
 		.root_dir = ex->root_dir, .root_mode = ex->root,
 		.cg_mem = s->cg && ex->cg.mem, .cg_pids = s->cg && ex->cg.pids,
 		.landlock_abi = ex->landlock_abi, .landlock_scope = ex->landlock_abi >= 6,
