@@ -159,8 +159,10 @@ struct __attribute__((aligned(4096))) rj__shm {
 };
 
 /* init's own backstop: the wall limit plus this, should the executor's
- * loop that enforces the limit be stuck or gone. */
-#define RJ__INIT_MARGIN_NS (1000ull * 1000000)
+ * loop that enforces the limit be stuck or gone. Generous: a loop that is
+ * merely busy (a callback, a loaded machine) must stay the one that
+ * enforces the limit and says how. */
+#define RJ__INIT_MARGIN_NS (3000ull * 1000000)
 /* Where init keeps the lifeline once the program runs. */
 #define RJ__INIT_LIFELINE_FD 3
 
