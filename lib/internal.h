@@ -194,6 +194,13 @@ struct rj__child_args {
 	uint64_t disk;
 };
 
+/* child.c and mounts.c, the child side (raw system calls only): */
+_Noreturn void rj__child_die(struct rj__shm *shm, int stage, int err, int detail);
+void rj__child_reset_signals(void);
+void rj__child_replay_range(const struct rj__child_args *a, size_t from, size_t to);
+void rj__child_build_root(const struct rj__child_args *a);
+void rj__child_write_files(const struct rj__child_args *a);
+void rj__child_enter_root(const struct rj__child_args *a);
 /* child.c: runs in the clone3 child; never returns. */
 _Noreturn void rj__child_main(const struct rj__child_args *a);
 /* The prepared path (root mode): enters the prepared root's namespace. */

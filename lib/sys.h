@@ -255,4 +255,27 @@ static inline long sys_futex_wait(_Atomic uint32_t *addr, uint32_t val, const st
 	return syscall(SYS_futex, addr, 0 /* FUTEX_WAIT */, val, ts, NULL, 0);
 }
 
+/* String building without libc's formatting: into dst[size], from at. */
+static inline size_t rj__s_cat(char *dst, size_t at, const char *src, size_t size)
+{
+	while (*src && at + 1 < size)
+		dst[at++] = *src++;
+	dst[at] = '\0';
+	return at;
+}
+
+static inline size_t rj__s_num(char *dst, size_t at, uint64_t v, unsigned base, size_t size)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n && at + 1 < size)
+		dst[at++] = tmp[--n];
+	dst[at] = '\0';
+	return at;
+}
+
 #endif
