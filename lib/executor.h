@@ -88,6 +88,7 @@ struct rj__sbx {
 	uid_t wd_uid;
 	gid_t wd_gid;
 	bool wd_prepared;
+	pid_t pasta;         /* --net: its pasta, ours to kill and reap, or 0 */
 	siginfo_t si;
 	struct rusage ru;
 	struct rj_result res;
@@ -106,8 +107,8 @@ struct rj_executor {
 	struct rj__cgroups *cgs;
 	struct rj__cg_host cg;
 	int landlock_abi;
-	int net_shared_fd;   /* the prepared empty network namespace, or -1 */
-	int net_orig_fd;     /* our own, to return to after clone3 */
+	struct rj__net *net; /* root mode: the pool of empty network namespaces */
+	int net_orig_fd;     /* root mode: our own, to return to after setns */
 	int mnt0_fd;         /* the prepared root's mount namespace, or -1 */
 	struct rj__ids *ids;
 	char root_dir[256];
@@ -146,6 +147,19 @@ void rj__close_stdin_fd(rj_executor *ex, struct rj__sbx *s);
 /* spawn.c */
 int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen);
 void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s);
+
+/* net.c: a network namespace of its own for every sandbox (pooled in
+ * root mode), and pasta for those with --net. */
+struct rj__net;
+int rj__net_new(rj_executor *ex);
+void rj__net_free(rj_executor *ex);
+/* Before clone3: *fd, a namespace to join (the caller closes it after the
+ * clone), or *private, make one at clone. Root --net: pasta is running. */
+int rj__net_prepare(rj_executor *ex, struct rj__sbx *s, int *fd, bool *private, char *err, size_t errlen);
+/* After the id maps, before the child goes on: rootless --net starts pasta. */
+int rj__net_attach(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen);
+/* Once the sandbox has been reaped: pasta goes too. */
+void rj__net_release(struct rj__sbx *s);
 
 /* result.c */
 void rj__result_compute(rj_executor *ex, struct rj__sbx *s);
