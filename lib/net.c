@@ -126,20 +126,23 @@ static void pool_drop(struct rj__net *n, uint32_t i)
  * sockets passed to each other in flight (SCM_RIGHTS) live on, bound name
  * and all, until the kernel's garbage collector runs, which it does only
  * when some other unix socket is closed. So count: a user's socket in the
- * namespace shows in sockstat's "sockets: used" (the kernel's own do not). */
-static bool ns_empty(rj_executor *ex, int fd)
+ * namespace shows in sockstat's "sockets: used" (the kernel's own do not).
+ * 1 when empty, 0 when not, -ENOTRECOVERABLE when this thread could not
+ * return to our own namespace. */
+static int ns_empty(rj_executor *ex, int fd)
 {
+	static const char want[] = "sockets: used 0\n";
 	char buf[64];
 	ssize_t len = -1;
 	if (setns(fd, CLONE_NEWNET) < 0)
-		return false;
+		return 0;
 	int sfd = open("/proc/thread-self/net/sockstat", O_RDONLY | O_CLOEXEC);
 	if (sfd >= 0) {
 		len = read(sfd, buf, sizeof buf - 1);
 		close(sfd);
 	}
-	setns(ex->net_orig_fd, CLONE_NEWNET);
-	static const char want[] = "sockets: used 0\n";
+	if (setns(ex->net_orig_fd, CLONE_NEWNET) < 0)
+		return -ENOTRECOVERABLE;
 	return len >= (ssize_t)sizeof want - 1 && !memcmp(buf, want, sizeof want - 1);
 }
 
@@ -155,7 +158,8 @@ static int ns_fresh(rj_executor *ex, char *err, size_t errlen)
 		rj__fmt(err, errlen, "cannot return to our own network namespace: %s", strerror(e));
 		if (fd >= 0)
 			close(fd);
-		/* This thread is stuck in the new namespace. */
+		/* This thread is stuck in the new namespace: the caller
+		 * must not go on as if it were not. */
 		return -ENOTRECOVERABLE;
 	}
 	return fd < 0 ? -e : fd;
@@ -171,11 +175,16 @@ static int pool_take(rj_executor *ex, uint32_t i, int *fd, char *err, size_t err
 		return 0;
 	if (n->held[i]) {
 		*fd = pool_install(n, i);
-		if (*fd >= 0 && !ns_empty(ex, *fd)) {
+		int empty = *fd >= 0 ? ns_empty(ex, *fd) : 0;
+		if (empty <= 0 && *fd >= 0) {
 			/* Left to the kernel, which frees it once its last
 			 * socket is collected. */
 			close(*fd);
 			*fd = -1;
+		}
+		if (empty < 0) {
+			rj__fmt(err, errlen, "cannot return to our own network namespace after looking into a pooled one");
+			return empty;
 		}
 		if (*fd < 0)
 			pool_drop(n, i);
@@ -304,11 +313,22 @@ static void reap(pid_t pid)
 static int pasta_fail(pid_t pid, int errfd, char *err, size_t errlen)
 {
 	char said[256];
+	int status = 0;
 	kill(pid, SIGKILL);
-	reap(pid);
+	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+		;
 	pasta_said(errfd, said, sizeof said);
-	rj__fmt(err, errlen, "--net: pasta (%s) could not set up the sandbox's network%s%s",
-		pasta_path(), said[0] ? ": " : "", said[0] ? said : " (run it by hand to see why)");
+	if (said[0])
+		;
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		rj__fmt(said, sizeof said, "not ready within %d ms", PASTA_READY_MS);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		rj__fmt(said, sizeof said, "it could not be executed");
+	else
+		rj__fmt(said, sizeof said, "it ended (status 0x%x) without a word; run it by hand to see why",
+			(unsigned)status);
+	rj__fmt(err, errlen, "--net: pasta (%s) could not set up the sandbox's network: %s",
+		pasta_path(), said);
 	return -EOPNOTSUPP;
 }
 
