@@ -54,9 +54,11 @@ static void expect_tun_refusal(const struct outcome *o)
 	EXPECT_NO_OUT(o, "probed");
 }
 
-static int listener(int family, const char *addr, int *port)
+/* A TCP listener (or, with udp, a bound UDP socket) on addr:*port; port 0
+ * picks one. */
+static int bound(int family, const char *addr, int *port, bool udp)
 {
-	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	struct sockaddr_storage ss = { .ss_family = (sa_family_t)family };
@@ -67,12 +69,29 @@ static int listener(int family, const char *addr, int *port)
 					 : &((struct sockaddr_in6 *)&ss)->sin6_port;
 	*p = htons((uint16_t)*port);
 	if (inet_pton(family, addr, where) != 1 || bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-	    listen(fd, 8) < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+	    (!udp && listen(fd, 8) < 0) || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
 		close(fd);
 		return -1;
 	}
 	*port = ntohs(*p);
 	return fd;
+}
+
+static int listener(int family, const char *addr, int *port)
+{
+	return bound(family, addr, port, false);
+}
+
+/* Nothing reached the host's socket fd, TCP or UDP. */
+static void expect_untouched(int fd, bool udp, const char *what)
+{
+	if (fd < 0)
+		return;
+	char buf[16];
+	ssize_t n = udp ? recv(fd, buf, sizeof buf, 0) : accept(fd, NULL, NULL);
+	cr_expect(n < 0 && errno == EAGAIN, "the host's %s %s got %s", what, udp ? "UDP socket" : "listener",
+		  udp ? "a datagram" : "a connection");
+	close(fd);
 }
 
 /* Host processes whose parent is ppid and whose argv[0] names pasta. */
@@ -207,6 +226,11 @@ Test(net, host_loopback_is_unreachable, .timeout = 60)
 	cr_assert_geq(l4, 0, "cannot listen on 127.0.0.1: %s", strerror(errno));
 	port6 = port;
 	int l6 = listener(AF_INET6, "::1", &port6);
+	/* UDP on the same port numbers, where the sandbox sends too. */
+	int port_u4 = port, port_u6 = port;
+	int u4 = bound(AF_INET, "127.0.0.1", &port_u4, true);
+	int u6 = bound(AF_INET6, "::1", &port_u6, true);
+	cr_expect(u4 >= 0, "cannot bind UDP 127.0.0.1:%d: %s", port, strerror(errno));
 	char s_port[16];
 	snprintf(s_port, sizeof s_port, "%d", port);
 	rj_plan *p = prog_plan("netprobe", s_port, NULL);
@@ -225,14 +249,10 @@ Test(net, host_loopback_is_unreachable, .timeout = 60)
 		uint32_t want = RJ_LAYER_NET_NS | RJ_LAYER_NET_NS_PRIVATE;
 		cr_expect_eq(o.res.hardening & want, want, "hardening 0x%x", o.res.hardening);
 	}
-	int c = accept(l4, NULL, NULL);
-	cr_expect(c < 0 && errno == EAGAIN, "the host's 127.0.0.1 listener got a connection");
-	if (l6 >= 0) {
-		c = accept(l6, NULL, NULL);
-		cr_expect(c < 0 && errno == EAGAIN, "the host's ::1 listener got a connection");
-		close(l6);
-	}
-	close(l4);
+	expect_untouched(l4, false, "127.0.0.1");
+	expect_untouched(l6, false, "::1");
+	expect_untouched(u4, true, "127.0.0.1");
+	expect_untouched(u6, true, "::1");
 	/* Nothing of pasta's is left once the run has ended. */
 	pid_t left[4];
 	cr_expect_eq(pasta_children(getpid(), left, 4), 0, "pasta outlived its sandbox");

@@ -1,9 +1,9 @@
 /* Where a sandbox with network can connect: "netprobe PORT [ADDR...]"
  * prints its default routes, then tries a TCP connection to PORT on the
  * loopback addresses (127.0.0.1, ::1), on each default gateway, and on
- * each ADDR given, with a 2 s timeout each. A connection that succeeds
- * prints the first line the listener sent:
- *   "connect ADDR: OK <line>" or "connect ADDR: ECONNREFUSED". */
+ * each ADDR given, with a 2 s timeout each, and sends a UDP datagram
+ * there. A connection that succeeds prints the first line the listener
+ * sent: "connect ADDR: OK <line>" or "connect ADDR: ECONNREFUSED". */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -44,6 +44,16 @@ static void routes(void)
 		fclose(f);
 }
 
+static void try_udp(const struct sockaddr_storage *ss, socklen_t len, const char *addr)
+{
+	int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
+	if (fd < 0 || sendto(fd, "leak\n", 5, 0, (const struct sockaddr *)ss, len) < 0)
+		say("udp %s: %s\n", addr, ename(errno));
+	else
+		say("udp %s: sent\n", addr);
+	close(fd);
+}
+
 static void try_addr(const char *addr, int port)
 {
 	struct sockaddr_storage ss;
@@ -63,6 +73,7 @@ static void try_addr(const char *addr, int port)
 		say("connect %s: bad address\n", addr);
 		return;
 	}
+	try_udp(&ss, len, addr);
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		say("connect %s: socket %s\n", addr, ename(errno));
