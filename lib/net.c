@@ -47,6 +47,9 @@
  * waits for it (a few ms is usual). */
 #define PASTA_READY_MS 5000
 #define HELPER_STACK (16 * 1024)
+/* The helpers' children run on a stack inside our own frame, in our own
+ * memory: under ASan their stack poisoning would stay behind there. */
+#define CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
 
 struct rj__net {
 	struct io_uring ring;    /* its fixed file table is the pool */
@@ -239,7 +242,7 @@ struct pasta_args {
 
 /* The child between clone and execve: it shares our memory (CLONE_VM),
  * so raw system calls only. */
-static int pasta_child(void *arg)
+CHILD_CODE static int pasta_child(void *arg)
 {
 	const struct pasta_args *a = arg;
 	static char *const envp[] = { NULL };
@@ -381,7 +384,7 @@ struct holder {
 	int user, net;
 };
 
-static int holder_child(void *arg)
+CHILD_CODE static int holder_child(void *arg)
 {
 	struct holder *h = arg;
 	h->user = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
