@@ -6,9 +6,10 @@
  * the list of them in /proc/net/unix, are per network namespace, and
  * Landlock's scope stops connect() to a neighbour's socket but not bind()
  * or that list, so a shared namespace would let concurrent sandboxes pass
- * data. Making a namespace costs about 2 ms here (and more to tear it down,
- * in the kernel's own time), so in root mode they are pooled: slot i of
- * the executor keeps namespace i for its next sandboxes. The pool lives in
+ * data. Making a namespace costs our thread about 0.2 ms here (and the
+ * kernel more to tear it down later), so in root mode they are pooled:
+ * slot i of the executor keeps namespace i for its next sandboxes, and a
+ * run in steady state makes none. The pool lives in
  * the fixed file table of a small io_uring of its own, not in our fd
  * table: every clone copies that table, and a pool as large as the number
  * of sandboxes in flight would make each spawn pay for all of them.
@@ -24,7 +25,9 @@
  * the namespace's loopback is not forwarded to the host's (-T/-U none),
  * and the gateway's address is not the host (--no-map-gw). The host's
  * 127.0.0.1 and ::1 are thus out of reach; its address on the template
- * interface is copied into the namespace, so it is the sandbox's own. */
+ * interface is copied into the namespace, so it is the sandbox's own. Its
+ * other addresses (another interface, a bridge) are not: a service of the
+ * host listening on one of them, or on 0.0.0.0, is reachable there. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -44,7 +47,7 @@
 #define OP_FIXED_FD_INSTALL 54
 #define PASTA_DEFAULT "/usr/bin/pasta"
 /* How long pasta may take to configure the namespace; the event loop
- * waits for it (a few ms is usual). */
+ * waits for it (about 0.1 s here). */
 #define PASTA_READY_MS 5000
 #define HELPER_STACK (16 * 1024)
 /* The helpers' children run on a stack inside our own frame, in our own
