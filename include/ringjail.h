@@ -86,9 +86,10 @@ enum rj_layer {
 	RJ_LAYER_CGROUP = 1u << 10,
 	/* Landlock scopes abstract unix sockets and signals to the sandbox. */
 	RJ_LAYER_LANDLOCK_SCOPE = 1u << 11,
-	/* The network namespace was made for this run alone (rootless, or a
-	 * kernel whose Landlock cannot scope abstract unix sockets); without
-	 * it, sandboxes share one prepared empty network namespace. */
+	/* No other sandbox uses the network namespace while this one runs:
+	 * made for this run, or (root mode) an empty one from a pool, checked
+	 * empty before reuse. Every sandbox has it now; it was missing where
+	 * a root executor's sandboxes shared one empty namespace. */
 	RJ_LAYER_NET_NS_PRIVATE = 1u << 12,
 };
 #define RJ_LAYER_COUNT 13

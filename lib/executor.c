@@ -611,8 +611,9 @@ static uint32_t layers(rj_executor *ex, const struct rj__sbx *s)
 {
 	uint32_t l = RJ_LAYER_USER_NS | RJ_LAYER_PID_NS | RJ_LAYER_MOUNT_NS | RJ_LAYER_IPC_NS |
 		     RJ_LAYER_UTS_NS | RJ_LAYER_SECCOMP | RJ_LAYER_CAPS | RJ_LAYER_NO_NEW_PRIVS;
-	if (!s->pol->net)
-		l |= RJ_LAYER_NET_NS | (ex->net_shared_fd < 0 ? RJ_LAYER_NET_NS_PRIVATE : 0);
+	/* Every sandbox's network namespace is its own while it runs: made
+	 * at clone, taken from the pool, or made for --net behind pasta. */
+	l |= RJ_LAYER_NET_NS | RJ_LAYER_NET_NS_PRIVATE;
 	if (ex->landlock_abi > 0)
 		l |= RJ_LAYER_LANDLOCK;
 	if (ex->landlock_abi >= 6)

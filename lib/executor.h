@@ -94,6 +94,7 @@ struct rj__sbx {
 	struct rj__wsjob *ws_job; /* the worker's accounting and hand-back */
 	char ws_note;        /* the worker's last note, read by the ring */
 	bool ws_handed;      /* it handed the workdir back */
+	pid_t pasta;         /* --net: its pasta, ours to kill and reap, or 0 */
 	siginfo_t si;
 	struct rusage ru;
 	struct rj_result res;
@@ -112,8 +113,8 @@ struct rj_executor {
 	struct rj__cgroups *cgs;
 	struct rj__cg_host cg;
 	int landlock_abi;
-	int net_shared_fd;   /* the prepared empty network namespace, or -1 */
-	int net_orig_fd;     /* our own, to return to after clone3 */
+	struct rj__net *net; /* root mode: the pool of empty network namespaces */
+	int net_orig_fd;     /* root mode: our own, to return to after setns */
 	int mnt0_fd;         /* the prepared root's mount namespace, or -1 */
 	int lifeline[2];     /* see rj__lifeline_open */
 	struct rj__ids *ids;
@@ -169,6 +170,18 @@ int rj__ws_fd(const struct rj__sbx *s);
 bool rj__ws_pending(rj_executor *ex, struct rj__sbx *s);
 void rj__ws_drop(rj_executor *ex, struct rj__sbx *s);
 void rj__wsw_free(struct rj__wsw *w);
+/* net.c: a network namespace of its own for every sandbox (pooled in
+ * root mode), and pasta for those with --net. */
+struct rj__net;
+int rj__net_new(rj_executor *ex);
+void rj__net_free(rj_executor *ex);
+/* Before clone3: *fd, a namespace to join (the caller closes it after the
+ * clone), or *private, make one at clone. Root --net: pasta is running. */
+int rj__net_prepare(rj_executor *ex, struct rj__sbx *s, int *fd, bool *private, char *err, size_t errlen);
+/* After the id maps, before the child goes on: rootless --net starts pasta. */
+int rj__net_attach(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen);
+/* Once the sandbox has been reaped: pasta goes too. */
+void rj__net_release(struct rj__sbx *s);
 
 /* result.c */
 void rj__result_compute(rj_executor *ex, struct rj__sbx *s);

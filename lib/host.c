@@ -1,6 +1,6 @@
 /* Creating and freeing an executor: probe what the host offers once (ring
  * opcodes, Landlock ABI, cgroups, root or rootless), and prepare what every
- * sandbox shares (the empty network namespace, the id lock, the status
+ * sandbox uses (the pool of network namespaces, the id lock, the status
  * page, the output buffers). Also rj_run, the blocking convenience. */
 #include <errno.h>
 #include <fcntl.h>
@@ -95,43 +95,6 @@ static int setup_buffers(rj_executor *ex)
 	return 0;
 }
 
-/* One empty network namespace for every sandbox without network, made
- * once: creating one per run costs about a millisecond. Sharing it is safe
- * only where Landlock scopes abstract unix sockets to each sandbox (ABI 6)
- * and the filter allows no other socket family; root only, since joining
- * it needs CAP_SYS_ADMIN over it before entering the new user namespace.
- * Elsewhere each run gets its own (RJ_LAYER_NET_NS_PRIVATE). */
-static int setup_netns(rj_executor *ex)
-{
-	ex->net_shared_fd = ex->net_orig_fd = -1;
-	if (!ex->root || ex->landlock_abi < 6)
-		return 0;
-	int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (orig < 0)
-		return 0;
-	if (unshare(CLONE_NEWNET) < 0) {
-		close(orig);
-		return 0;
-	}
-	int shared = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (setns(orig, CLONE_NEWNET) < 0) {
-		/* This thread would stay in the empty namespace: refuse. */
-		int e = errno;
-		rj__fmt(ex->err, sizeof ex->err, "cannot return to our own network namespace: %s", strerror(e));
-		if (shared >= 0)
-			close(shared);
-		close(orig);
-		return -e;
-	}
-	if (shared < 0) {
-		close(orig);
-		return 0;
-	}
-	ex->net_shared_fd = shared;
-	ex->net_orig_fd = orig;
-	return 0;
-}
-
 /* Where our argv lives (fields 48 and 49 of /proc/self/stat), so each
  * sandbox's init can blank its copy of it. */
 static void find_argv(rj_executor *ex)
@@ -217,7 +180,7 @@ static int setup_host(rj_executor *ex, const struct rj_executor_opts *o)
 		if ((r = rj__ids_new(&ex->ids, base, count, ex->err, sizeof ex->err)) < 0)
 			return r;
 	}
-	if ((r = setup_netns(ex)) < 0)
+	if ((r = rj__net_new(ex)) < 0)
 		return r;
 	if ((r = rj__root_dir_make(ex->root_dir, sizeof ex->root_dir)) < 0) {
 		rj__fmt(ex->err, sizeof ex->err, "cannot make the sandbox root's mount point in %s: %s",
@@ -237,7 +200,7 @@ int rj_executor_new(rj_executor **out, const struct rj_executor_opts *o)
 	if (!ex)
 		return -ENOMEM;
 	ex->free_head = -1;
-	ex->net_shared_fd = ex->net_orig_fd = ex->mnt0_fd = -1;
+	ex->net_orig_fd = ex->mnt0_fd = -1;
 	ex->lifeline[0] = ex->lifeline[1] = -1;
 	ex->cb = o->on_event;
 	ex->ctx = o->ctx;
@@ -326,10 +289,7 @@ int rj_executor_free(rj_executor *ex)
 	if (ex->cgs)
 		rj__cgroups_free(ex->cgs);
 	rj__ids_free(ex->ids);
-	if (ex->net_shared_fd >= 0)
-		close(ex->net_shared_fd);
-	if (ex->net_orig_fd >= 0)
-		close(ex->net_orig_fd);
+	rj__net_free(ex);
 	if (ex->mnt0_fd >= 0)
 		close(ex->mnt0_fd);
 	rj__lifeline_close(ex);

@@ -88,16 +88,23 @@ void rj__lifeline_close(rj_executor *ex)
 	ex->lifeline[0] = ex->lifeline[1] = -1;
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void release_go(struct rj__shm *shm, uint32_t v)
 {
 	atomic_store(&shm->go, v);
 	syscall(SYS_futex, &shm->go, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
-static uint64_t ns_flags(rj_executor *ex, const struct rj__policy *pol)
+static uint64_t ns_flags(const struct rj__child_args *a)
 {
 	uint64_t f = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-	if (!pol->net && ex->net_shared_fd < 0)
+	if (a->net_private)
 		f |= CLONE_NEWNET;
 	return f;
 }
@@ -245,7 +252,7 @@ static pid_t do_clone(rj_executor *ex, struct rj__sbx *s, const struct rj__child
 	bool prep = prepared(ex, s->pol);
 	/* The prepared path makes its user and mount namespaces itself, and
 	 * joins the network namespace itself, still the host's root. */
-	ca.flags = CLONE_PIDFD | (prep ? CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS : ns_flags(ex, s->pol));
+	ca.flags = CLONE_PIDFD | (prep ? CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS : ns_flags(a));
 	ca.pidfd = (uint64_t)(uintptr_t)&s->pidfd;
 	/* No exit signal: an embedding program's waitpid(-1) never reaps
 	 * our sandboxes, and we wait with __WALL. */
@@ -255,10 +262,10 @@ static pid_t do_clone(rj_executor *ex, struct rj__sbx *s, const struct rj__child
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)cgfd;
 	}
-	bool join = !prep && !s->pol->net && ex->net_shared_fd >= 0;
-	/* The shared network namespace is joined by this thread for the
+	bool join = !prep && a->net_fd >= 0;
+	/* The sandbox's network namespace is joined by this thread for the
 	 * clone only: the child inherits it, then we return to our own. */
-	if (join && setns(ex->net_shared_fd, CLONE_NEWNET) < 0)
+	if (join && setns(a->net_fd, CLONE_NEWNET) < 0)
 		return -errno;
 	/* Every signal is blocked across clone3, as libuv's uv_spawn does:
 	 * the child is a copy of us until it resets the dispositions, and a
@@ -291,6 +298,8 @@ static int finish_clone(rj_executor *ex, struct rj__sbx *s, struct rj__shm *shm,
 {
 	bool prep = prepared(ex, s->pol);
 	int r = prep ? 0 : write_maps(ex, s, err, errlen);
+	if (r == 0)
+		r = rj__net_attach(ex, s, err, errlen);
 	if (r == 0 && s->cg && !prep && (r = rj__cg_attach(s->cg, s->pid)) < 0)
 		rj__fmt(err, errlen, "cannot move the sandbox into its cgroup: %s", strerror(-r));
 	if (r < 0) {
@@ -306,7 +315,8 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 {
 	const struct rj__policy *pol = s->pol;
 	int mfds[MAX_MOUNTS];
-	int in_child = -1, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, wd_fd = -1;
+	int in_child = -1, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, wd_fd = -1, net_fd = -1;
+	bool net_private = false;
 	int r;
 	if (pol->nmounts > MAX_MOUNTS) {
 		rj__fmt(err, errlen, "at most %d mounts per sandbox", MAX_MOUNTS);
@@ -320,6 +330,8 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 	if ((r = open_stdin(ex, s, &in_child, err, errlen)) < 0)
 		goto out;
 	if ((r = prepare_workdir(ex, s, &wd_fd, err, errlen)) < 0)
+		goto out;
+	if ((r = rj__net_prepare(ex, s, &net_fd, &net_private, err, errlen)) < 0)
 		goto out;
 	if ((r = open_mounts(ex, pol, mfds, err, errlen)) < 0)
 		goto out;
@@ -335,14 +347,14 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 		.landlock_abi = ex->landlock_abi, .landlock_scope = ex->landlock_abi >= 6,
 		.arg_start = ex->arg_start, .arg_end = ex->arg_end,
 		.mnt0_fd = prepared(ex, pol) ? ex->mnt0_fd : -1,
-		.net_fd = pol->net ? -1 : ex->net_shared_fd,
-		.net_private = !pol->net && ex->net_shared_fd < 0,
+		.net_fd = net_fd, .net_private = net_private,
 		.host_id = s->host_uid,
 	};
 	if (a.mnt0_fd >= 0 && s->cg)
 		a.cg_n = rj__cg_self_targets(s->cg, a.cg_dirfd, a.cg_rel);
 	s->start_ns = rj__now_ns();
 	pid_t pid = do_clone(ex, s, &a);
+	close_fd(&net_fd);
 	for (size_t i = 0; i < pol->nmounts; i++)
 		if (mfds[i] >= 0)
 			close(mfds[i]);
@@ -364,6 +376,7 @@ out:
 		close(in_child);
 	if (wd_fd >= 0)
 		close(wd_fd);
+	close_fd(&net_fd);
 	if (out[1] >= 0)
 		close(out[1]);
 	if (errp[1] >= 0)
@@ -417,6 +430,7 @@ void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s)
 	}
 	s->wd_lock = -1;
 	s->wd_prepared = false;
+	rj__net_release(s);
 	if (s->has_uid)
 		rj__ids_release(ex->ids, s->host_uid);
 	s->has_uid = false;

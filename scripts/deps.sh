@@ -3,7 +3,8 @@
 # and this machine lacks. Idempotent: installs nothing when all is there.
 set -eu
 pkgs="gcc libc6-dev meson ninja-build pkg-config liburing-dev libseccomp-dev
-libcap-ng-dev libjansson-dev libcriterion-dev python3 procps util-linux coreutils"
+libcap-ng-dev libjansson-dev libcriterion-dev python3 procps util-linux coreutils
+passt iproute2"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
