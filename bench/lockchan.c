@@ -29,7 +29,7 @@ struct pair {
 	int done;
 	char out[256];
 	enum rj_status status[2];
-	char message[2][200];
+	char message[2][400];
 };
 
 static void on_event(rj_executor *ex, const struct rj_event *ev, void *ctx)

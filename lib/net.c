@@ -94,6 +94,8 @@ static void pool_new(rj_executor *ex)
 		free(n);
 		return;
 	}
+	/* Like the main ring's: no sandbox's init may see this one. */
+	io_uring_ring_dontfork(&n->ring);
 	n->size = size;
 	ex->net = n;
 }
