@@ -36,6 +36,14 @@ if ! as_nobody test -x "$bin" || ! as_nobody test -r "$RJ_HOSTILE_PROGS/euid"; t
 	RJ_HOSTILE_PROGS=$copy/progs; export RJ_HOSTILE_PROGS
 fi
 groups= home=
+# Back to where we started, and the delegated groups removed.
+undelegate() {
+	for g in $groups; do
+		back=${home:-$(dirname "$g")}
+		echo $$ >"$back/cgroup.procs" 2>/dev/null
+		find "$g" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+}
 # v1: nobody's own memory, pids and cpuacct groups below ours.
 delegate_v1() {
 	for c in memory pids cpuacct; do
@@ -72,20 +80,23 @@ delegate_v2() {
 		exit 77
 	fi
 	g=$at/rj-nobody-$$
-	if ! mkdir "$g" "$g/payload" 2>/dev/null ||
-	   ! echo "+memory +pids" >"$g/cgroup.subtree_control"; then
+	if ! mkdir "$g" 2>/dev/null; then
 		echo "cannot make a v2 group to delegate ($g): skipped" >&2
-		rmdir "$g/payload" "$g" 2>/dev/null
 		exit 77
 	fi
-	echo "+cpu" >"$g/cgroup.subtree_control" 2>/dev/null
-	chown nobody:nogroup "$g" "$g/cgroup.procs" "$g/cgroup.threads" \
-		"$g/cgroup.subtree_control" || exit 1
-	chown -R nobody:nogroup "$g/payload" || exit 1
-	python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.delegate", b"1")' "$g" ||
-		exit 1
-	echo $$ >"$g/payload/cgroup.procs" || exit 1
 	groups=$g
+	if ! { mkdir "$g/payload" &&
+	       echo "+memory +pids" >"$g/cgroup.subtree_control" &&
+	       chown nobody:nogroup "$g" "$g/cgroup.procs" "$g/cgroup.threads" \
+			"$g/cgroup.subtree_control" &&
+	       chown -R nobody:nogroup "$g/payload" &&
+	       python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.delegate", b"1")' "$g" &&
+	       echo $$ >"$g/payload/cgroup.procs"; }; then
+		echo "cannot delegate the v2 group $g to nobody" >&2
+		undelegate
+		exit 1
+	fi
+	echo "+cpu" >"$g/cgroup.subtree_control" 2>/dev/null
 }
 if [ -n "$delegate" ]; then
 	if grep -q '^[0-9]*:[^:]*\bmemory\b' /proc/self/cgroup; then
@@ -112,13 +123,6 @@ if [ -n "$delegate" ]; then
 	fi
 fi
 [ -n "${rc:-}" ] || { as_nobody "$bin" "$@"; rc=$?; }
-undelegate() {
-	for g in $groups; do
-		back=${home:-$(dirname "$g")}
-		echo $$ >"$back/cgroup.procs" 2>/dev/null
-		find "$g" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
-}
 undelegate
 [ -n "$copy" ] && rm -rf "$copy"
 exit $rc
