@@ -536,11 +536,14 @@ static char *v2_base(const char *own, bool top, char *why, size_t n)
 			return up;
 		free(up);
 	}
+	/* The recipe is the layout DelegateSubgroup= makes, by hand: that
+	 * setting came with systemd 254, and Debian 12 has 252. */
 	if (r == -EBUSY)
 		snprintf(why, n, "cgroup v2: %s holds processes, so groups below it "
-			 "get no controllers; run ringjail in a leaf of a delegated "
-			 "cgroup (systemd: Delegate=yes and DelegateSubgroup=, or "
-			 "move its processes into a leaf)", own);
+			 "get no controllers. In a group G delegated to you (systemd: "
+			 "Delegate=yes), run ringjail in a leaf: mkdir G/leaf; echo $$ "
+			 ">G/leaf/cgroup.procs; echo +memory +pids >G/cgroup.subtree_control "
+			 "(systemd 254+: DelegateSubgroup=leaf)", own);
 	else
 		snprintf(why, n, "cgroup v2: cannot enable memory and pids below "
 			 "%s (%s): run as root or in a cgroup delegated to this user "

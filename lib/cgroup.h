@@ -15,7 +15,7 @@ struct rj__cg_host {
 	bool cpu;         /* whole-sandbox CPU accounting (cpuacct or cpu.stat) */
 	bool kill;        /* cgroup.kill (v2) */
 	bool memsw;       /* v1: memory.memsw.limit_in_bytes (swap bounded too) */
-	char why[256];    /* when something is missing: what and how to get it */
+	char why[384];    /* when something is missing: what and how to get it */
 };
 
 struct rj__cgroups;   /* the pool of one executor */

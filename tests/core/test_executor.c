@@ -13,6 +13,7 @@
 
 #include <criterion/criterion.h>
 
+#include "slowhost.h"
 #include "util.h"
 
 /* ---- event order ------------------------------------------------------- */
@@ -24,14 +25,20 @@ Test(events, output_then_exactly_one_final_per_id)
 	rj_plan *chatty = PLAN("/bin/sh", "-c",
 			       "for i in 1 2 3; do echo o$i; echo e$i >&2; sleep 0.02; done; exit 4");
 	rj_plan *quiet = PLAN("true");
-	rj_plan *slow = PLAN("/bin/sh", "-c", "echo before; exec sleep 5");
-	set_limit(slow, RJ_LIMIT_WALL_TIME, 200000);
+	/* The shell must print "before" within the wall limit while the
+	 * other 7 sandboxes start; the sleep outlasts the limit. */
+	char sleeper[64];
+	uint64_t wall_us = scaled_us(200000);
+	snprintf(sleeper, sizeof sleeper, "echo before; exec sleep %llu",
+		 (unsigned long long)(wall_us / 1000000 + 5));
+	rj_plan *slow = PLAN("/bin/sh", "-c", sleeper);
+	set_limit(slow, RJ_LIMIT_WALL_TIME, wall_us);
 
 	for (int i = 0; i < 6; i++)
 		col_spawn(&c, chatty);
 	size_t q = col_spawn(&c, quiet);
 	size_t s = col_spawn(&c, slow);
-	col_wait(&c, 10000);
+	col_wait(&c, (int)scaled_ms(10000));
 	/* Nothing may trail a final event, even a while later. */
 	col_pump(&c, 300);
 	col_check_invariants(&c);
@@ -333,14 +340,15 @@ Test(scale, no_fd_growth_after_2000_runs)
 	col_wait(&c, 5000);
 	int fds = count_fds();
 	size_t done = 0;
-	double end = now_ms() + 30000;
+	double bound = scaled_ms(30000), end = now_ms() + bound;
 	while (c.n < RUNS + 1 || rj_executor_active(c.ex)) {
 		while (c.n < RUNS + 1 && rj_executor_active(c.ex) < CONC)
 			col_spawn(&c, p);
 		int r = rj_executor_run(c.ex, 100);
 		cr_assert_geq(r, 0);
 		done += (size_t)r;
-		cr_assert_lt(now_ms(), end, "2,000 runs took over 30 s (%zu finished, %u active)", done, rj_executor_active(c.ex));
+		cr_assert_lt(now_ms(), end, "2,000 runs took over %.0f s (%zu finished, %u active)",
+			     bound / 1000, done, rj_executor_active(c.ex));
 	}
 	col_check_invariants(&c);
 	for (size_t i = 0; i < c.n; i++)

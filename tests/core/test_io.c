@@ -197,6 +197,64 @@ Test(io, stdin_64mib_and_stdout_64mib_without_deadlock)
 	case_stdin_stdout(0, 64 * MiB, 0x5eed);
 }
 
+/* ---- end of file on stdin ------------------------------------------------- */
+
+/* The program sees end of file on its stdin as soon as the plan's bytes
+ * are all written: here 1 MiB, far more than a pipe holds, so the write
+ * end is still open while the sandbox's output reads (and, on the
+ * fallback, its pidfd poll) are in flight. Kernels 6.1 and 6.12 keep a
+ * file removed from the ring's fixed table open until every fixed-file
+ * request in flight at the time has completed, which for those requests
+ * is never: wc waited until the wall limit killed it (issue 11). */
+static void case_stdin_eof(unsigned flags)
+{
+	enum { BYTES = 1 << 20 };
+	char *in = malloc(BYTES);
+	cr_assert_not_null(in);
+	memset(in, 'a', BYTES);
+	rj_plan *p = PLAN("wc", "-c");
+	cr_assert_eq(rj_plan_set_stdin(p, in, BYTES), 0);
+	free(in);
+	set_limit(p, RJ_LIMIT_WALL_TIME, 5000000);
+	struct rec r = run1(p, flags, 10000);
+
+	cr_assert_eq(r.res.status, RJ_STATUS_OK, "got %s after %.0f ms: %s (wc never saw end "
+		     "of file on its stdin)", rj_status_name(r.res.status), r.res.wall_ms,
+		     r.res.message);
+	cr_assert_str_eq(r.out, "1048576\n");
+	rec_free(&r);
+	rj_plan_free(p);
+}
+
+/* The same when stdin was kept open and the caller closes it. */
+static void case_stdin_eof_on_close(unsigned flags)
+{
+	rj_plan *p = PLAN("cat");
+	cr_assert_eq(rj_plan_set_stdin(p, "x\n", 2), 0);
+	cr_assert_eq(rj_plan_set_stdin_open(p, true), 0);
+	struct col c;
+	col_init(&c, flags, 4096);
+	size_t i = col_spawn(&c, p);
+	double end = now_ms() + 5000;
+	while (strcmp(c.recs[i].out, "x\n")) {
+		cr_assert_lt(now_ms(), end, "cat did not echo its stdin within 5 s");
+		cr_assert_geq(rj_executor_run(c.ex, 50), 0);
+	}
+	cr_assert_eq(rj_close_stdin(c.ex, c.recs[i].id), 0);
+	col_wait(&c, 5000);
+	cr_assert_eq(c.recs[i].res.status, RJ_STATUS_OK, "%s", c.recs[i].res.message);
+	col_free(&c);
+	rj_plan_free(p);
+}
+
+Test(uring, stdin_1mib_reaches_end_of_file) { case_stdin_eof(0); }
+Test(fallback, stdin_1mib_reaches_end_of_file) { case_stdin_eof(RJ_EXECUTOR_FALLBACK); }
+Test(uring, stdin_kept_open_reaches_end_of_file_on_close) { case_stdin_eof_on_close(0); }
+Test(fallback, stdin_kept_open_reaches_end_of_file_on_close)
+{
+	case_stdin_eof_on_close(RJ_EXECUTOR_FALLBACK);
+}
+
 /* ---- interactive stdin ---------------------------------------------------- */
 
 static void pump_until_output(struct col *c, size_t i, const char *want)

@@ -3,9 +3,17 @@
 # root; exit 77 (skipped) otherwise: the other entry of the suite already
 # ran it unprivileged.
 #   as_nobody.sh [--delegate] TEST-BINARY ARGS...
-# --delegate first gives nobody memory, pids and cpuacct cgroups of its own (v1,
-# chowned, below our own cgroup), the way a systemd user slice delegates a
-# subtree, and moves the run into them; without it nobody has no cgroup.
+# --delegate first delegates a cgroup subtree to nobody and moves the run
+# into it; without it nobody has no cgroup. On cgroup v1: memory, pids and
+# cpuacct groups of nobody's own, chowned, below our own groups. On v2, the
+# way systemd's Delegate=yes does it: a group chowned to nobody (the
+# directory and its cgroup.procs, cgroup.threads, cgroup.subtree_control)
+# and marked trusted.delegate=1, with memory and pids enabled for its
+# children, and the run in a leaf below it, where ringjail puts its pool
+# beside the leaf. It is made below our own group, or beside it when ours
+# holds processes and its parent offers the controllers (run-in-vm's
+# --cgroup delegated). Before the run, it checks as nobody that the CLI
+# (when built) takes its memory limit from the cgroup.
 # nobody must reach the binary and the hostile programs: when it cannot
 # (a clone under /root, say), both are copied to a folder it can read.
 if [ "$(id -u)" != 0 ]; then
@@ -27,8 +35,17 @@ if ! as_nobody test -x "$bin" || ! as_nobody test -r "$RJ_HOSTILE_PROGS/euid"; t
 	bin=$copy/$(basename "$bin")
 	RJ_HOSTILE_PROGS=$copy/progs; export RJ_HOSTILE_PROGS
 fi
-groups=
-if [ -n "$delegate" ]; then
+groups= home=
+# Back to where we started, and the delegated groups removed.
+undelegate() {
+	for g in $groups; do
+		back=${home:-$(dirname "$g")}
+		echo $$ >"$back/cgroup.procs" 2>/dev/null
+		find "$g" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+}
+# v1: nobody's own memory, pids and cpuacct groups below ours.
+delegate_v1() {
 	for c in memory pids cpuacct; do
 		own=$(awk -F: -v c="$c" '$2 == c { print $3 }' /proc/self/cgroup)
 		g=/sys/fs/cgroup/$c${own%/}/rj-nobody-$$
@@ -40,12 +57,72 @@ if [ -n "$delegate" ]; then
 		echo $$ >"$g/cgroup.procs"
 		groups="$groups $g"
 	done
+}
+has_ctrls() { # FILE: it lists memory and pids
+	grep -qw memory "$1" 2>/dev/null && grep -qw pids "$1" 2>/dev/null
+}
+# v2: a delegated group (systemd's Delegate=yes) with the run in a leaf.
+delegate_v2() {
+	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	own=$mnt$(sed -n 's/^0:://p' /proc/self/cgroup)
+	own=${own%/}
+	home=$own
+	# Our group gives its children memory and pids unless it holds
+	# processes (then only its parent can, beside it).
+	if has_ctrls "$own/cgroup.subtree_control" ||
+	   echo "+memory +pids" >"$own/cgroup.subtree_control" 2>/dev/null; then
+		at=$own
+	elif has_ctrls "$(dirname "$own")/cgroup.subtree_control"; then
+		at=$(dirname "$own")
+	else
+		echo "cgroup v2: $own holds processes and its parent does not offer" \
+		     "memory and pids: nowhere to delegate a group from; skipped" >&2
+		exit 77
+	fi
+	g=$at/rj-nobody-$$
+	if ! mkdir "$g" 2>/dev/null; then
+		echo "cannot make a v2 group to delegate ($g): skipped" >&2
+		exit 77
+	fi
+	groups=$g
+	if ! { mkdir "$g/payload" &&
+	       echo "+memory +pids" >"$g/cgroup.subtree_control" &&
+	       chown nobody:nogroup "$g" "$g/cgroup.procs" "$g/cgroup.threads" \
+			"$g/cgroup.subtree_control" &&
+	       chown -R nobody:nogroup "$g/payload" &&
+	       python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.delegate", b"1")' "$g" &&
+	       echo $$ >"$g/payload/cgroup.procs"; }; then
+		echo "cannot delegate the v2 group $g to nobody" >&2
+		undelegate
+		exit 1
+	fi
+	echo "+cpu" >"$g/cgroup.subtree_control" 2>/dev/null
+}
+if [ -n "$delegate" ]; then
+	if grep -q '^[0-9]*:[^:]*\bmemory\b' /proc/self/cgroup; then
+		delegate_v1
+	elif grep -q '^0::' /proc/self/cgroup; then
+		delegate_v2
+	else
+		echo "no cgroup hierarchy with memory and pids here: skipped" >&2
+		exit 77
+	fi
+	# The suite then proves nothing about delegation unless ringjail,
+	# as nobody, takes its memory limit from that cgroup.
+	cli=${RJ_BUILD_ROOT:-}/examples/ringjail
+	if [ -n "${RJ_BUILD_ROOT:-}" ] && as_nobody test -x "$cli"; then
+		meta=$(as_nobody "$cli" run --mem 64M --meta - -- /bin/true 2>&1)
+		case $meta in
+		*'"mem":"cgroup"'*) ;;
+		*) echo "the delegated cgroup is not used: ringjail run --mem 64M as nobody" \
+			"in $groups gave: $meta" >&2; rc=1 ;;
+		esac
+	else
+		echo "note: no ringjail CLI that nobody can run under RJ_BUILD_ROOT;" \
+		     "the delegated cgroup's use is not checked" >&2
+	fi
 fi
-as_nobody "$bin" "$@"; rc=$?
-for g in $groups; do
-	parent=$(dirname "$g")
-	echo $$ >"$parent/cgroup.procs" 2>/dev/null
-	find "$g" -depth -type d -exec rmdir {} + 2>/dev/null
-done
+[ -n "${rc:-}" ] || { as_nobody "$bin" "$@"; rc=$?; }
+undelegate
 [ -n "$copy" ] && rm -rf "$copy"
 exit $rc
