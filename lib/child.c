@@ -192,35 +192,33 @@ static int program_main(void *arg)
 
 /* ---- init --------------------------------------------------------------- */
 
-static void wait_for_go(struct rj__shm *shm)
-{
-	/* The parent writes our id maps (and attaches v1 cgroups) and then
-	 * flips `go`. If it died meanwhile, PDEATHSIG kills us; the timeout
-	 * covers a parent that died before we set it. */
-	struct timespec ts = { 10, 0 };
-	while (atomic_load(&shm->go) == 0) {
-		long r = sys_futex_wait(&shm->go, 0, &ts);
-		if (r < 0 && errno == ETIMEDOUT)
-			sys_exit(126);
-	}
-	if (atomic_load(&shm->go) != 1)
-		sys_exit(126);
-}
-
-/* Whether the executor's process is still there, once our ids changed.
- * The parent-death signal armed in prologue() covers the setup until then
- * (the spawning thread waits in rj_spawn for us to be released), and the
- * kernel clears it at that change. It is not armed again on purpose: it
- * fires when the *thread* that cloned us exits, which would kill the
- * sandboxes of an executor whose spawning thread retires (thread pools)
- * and cannot be re-armed without a window where that exit goes unseen.
- * From here on the lifeline, a pipe whose write end only the executor's
- * process holds, is what ties us to it, and init watches it to the end. */
+/* Whether the executor's process is still there: the lifeline, a pipe
+ * whose write end only that process holds (we closed our copy first
+ * thing), hangs up when it dies, however it dies. No parent-death signal
+ * is used: it fires when the *thread* that cloned us exits, which would
+ * kill the sandboxes of an executor whose spawning thread retires (a
+ * thread pool) the moment rj_spawn returned, before our ids changed. */
 static void check_lifeline(const struct rj__child_args *a)
 {
 	struct pollfd p = { .fd = a->lifeline, .events = POLLIN };
 	struct timespec now = { 0, 0 };
 	if (sys_ppoll(&p, 1, &now) != 0)
+		sys_exit(126);
+}
+
+static void wait_for_go(const struct rj__child_args *a)
+{
+	/* The parent writes our id maps (and attaches v1 cgroups) and then
+	 * flips `go`, within milliseconds. Should it die meanwhile, the
+	 * lifeline says so at the next tick; 10 s without word is death too. */
+	struct timespec tick = { 0, 50 * 1000000 };
+	for (int n = 0; atomic_load(&a->shm->go) == 0; n++) {
+		if (n == 200)
+			sys_exit(126);
+		sys_futex_wait(&a->shm->go, 0, &tick);
+		check_lifeline(a);
+	}
+	if (atomic_load(&a->shm->go) != 1)
 		sys_exit(126);
 }
 
@@ -300,8 +298,6 @@ static void unmap_neighbours(const struct rj__child_args *a)
 
 static void prologue(const struct rj__child_args *a)
 {
-	/* Covers the executor dying before our first change of ids. */
-	sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	scrub_identity(a);
 	unmap_neighbours(a);
 	setup_fds(a);
@@ -317,7 +313,7 @@ _Noreturn void rj__child_main(const struct rj__child_args *a)
 {
 	struct rj__shm *shm = a->shm;
 	prologue(a);
-	wait_for_go(shm);
+	wait_for_go(a);
 	stamp(shm, 1);
 	become_box_user(a);
 	check_lifeline(a);
