@@ -35,7 +35,7 @@ if ! as_nobody test -x "$bin" || ! as_nobody test -r "$RJ_HOSTILE_PROGS/euid"; t
 	bin=$copy/$(basename "$bin")
 	RJ_HOSTILE_PROGS=$copy/progs; export RJ_HOSTILE_PROGS
 fi
-groups= home=
+groups='' home=''
 # Back to where we started, and the delegated groups removed.
 undelegate() {
 	for g in $groups; do
@@ -125,4 +125,4 @@ fi
 [ -n "${rc:-}" ] || { as_nobody "$bin" "$@"; rc=$?; }
 undelegate
 [ -n "$copy" ] && rm -rf "$copy"
-exit $rc
+exit "$rc"
