@@ -98,15 +98,25 @@ static pid_t spawner_process(const char *marker, int sandboxes)
 	return pid;
 }
 
+/* A process with n running sandboxes (two sleepers each), SIGKILLed:
+ * returns its pid once reaped; the sandboxes' processes left after a
+ * second go to *left. */
+static pid_t kill_spawner(const char *marker, int n, int *left)
+{
+	pid_t pid = spawner_process(marker, n);
+	cr_assert_eq(wait_procs(marker, 2 * n, 5000), 2 * n, "the sandboxes never started");
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	*left = wait_procs(marker, 0, 1000);
+	return pid;
+}
+
 Test(supervisor, sigkill_to_the_process_ends_every_sandbox_within_a_second)
 {
 	char marker[32];
+	int left;
 	marker_make(marker, sizeof marker, 1);
-	pid_t pid = spawner_process(marker, 3);
-	cr_assert_eq(wait_procs(marker, 6, 5000), 6, "the sandboxes never started");
-	cr_assert_eq(kill(pid, SIGKILL), 0);
-	cr_assert_eq(waitpid(pid, NULL, 0), pid);
-	int left = wait_procs(marker, 0, 1000);
+	kill_spawner(marker, 3, &left);
 	cr_assert_eq(left, 0, "%d sandbox processes alive 1 s after SIGKILL to their executor's process", left);
 }
 
@@ -169,12 +179,10 @@ Test(supervisor, leftovers_of_a_killed_executor_are_reclaimed)
 	cr_assert_eq(chmod(tmp, 0755), 0);
 	cr_assert_eq(setenv("TMPDIR", tmp, 1), 0);
 	char marker[32];
+	int left;
 	marker_make(marker, sizeof marker, 2);
-	pid_t pid = spawner_process(marker, 2);
-	cr_assert_eq(wait_procs(marker, 4, 5000), 4, "the sandboxes never started");
-	cr_assert_eq(kill(pid, SIGKILL), 0);
-	cr_assert_eq(waitpid(pid, NULL, 0), pid);
-	cr_assert_eq(wait_procs(marker, 0, 1000), 0);
+	pid_t pid = kill_spawner(marker, 2, &left);
+	cr_assert_eq(left, 0);
 
 	char cg[32], root[64];
 	snprintf(cg, sizeof cg, "ringjail-%d-", (int)pid);
