@@ -142,7 +142,7 @@ static void arm_write(rj_executor *ex, struct rj__sbx *s)
 		len = s->q_len - s->q_off;
 	} else {
 		if (s->in_close)
-			rj__close_stdin_fd(ex, s);
+			rj__close_stdin_fd(s);
 		return;
 	}
 	struct io_uring_sqe *sqe = rj__sqe(ex);
@@ -185,9 +185,8 @@ void rj__adopt_fds(rj_executor *ex, struct rj__sbx *s)
 	s->fixed = true;
 }
 
-void rj__close_stdin_fd(rj_executor *ex, struct rj__sbx *s)
+void rj__close_stdin_fd(struct rj__sbx *s)
 {
-	(void)ex;
 	if (s->in_fd < 0)
 		return;
 	close(s->in_fd);
@@ -400,7 +399,7 @@ static void on_write(rj_executor *ex, struct rj__sbx *s, int res)
 			return;
 		}
 		/* The reader is gone (EPIPE): nothing more will be read. */
-		rj__close_stdin_fd(ex, s);
+		rj__close_stdin_fd(s);
 		return;
 	}
 	if (s->in_off < s->in_len)

@@ -150,7 +150,7 @@ struct io_uring_sqe *rj__sqe(rj_executor *ex);
 
 /* executor.c: move a new sandbox's fds into the ring's fixed table. */
 void rj__adopt_fds(rj_executor *ex, struct rj__sbx *s);
-void rj__close_stdin_fd(rj_executor *ex, struct rj__sbx *s);
+void rj__close_stdin_fd(struct rj__sbx *s);
 
 /* spawn.c */
 int rj__lifeline_open(rj_executor *ex);

@@ -401,7 +401,7 @@ out:
 /* Give back what one sandbox held; the caller has reaped it. */
 void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s)
 {
-	rj__close_stdin_fd(ex, s);
+	rj__close_stdin_fd(s);
 	/* Fixed files stay in the ring's table until the slot is reused. */
 	if (!s->fixed) {
 		if (s->pidfd >= 0)

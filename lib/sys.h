@@ -129,11 +129,6 @@ static inline int sys_chdir(const char *path)
 	return (int)syscall(SYS_chdir, path);
 }
 
-static inline int sys_fchdir(int fd)
-{
-	return (int)syscall(SYS_fchdir, fd);
-}
-
 static inline unsigned sys_umask(unsigned mask)
 {
 	return (unsigned)syscall(SYS_umask, mask);
