@@ -19,10 +19,41 @@
  * rj_run() does 3-6 for one plan on a private executor and blocks.
  *
  * Conventions: functions return 0 (or a count) on success and a negative
- * errno on failure; constructors return NULL and set errno. A readable
- * detail of the last failure is kept on the object that failed
- * (rj_plan_error(), rj_executor_error()). A call that fails synchronously
- * never fires the event callback for that sandbox.
+ * errno on failure. rj_plan_new() returns NULL and sets errno;
+ * rj_executor_new() returns -errno like the rest and sets *out only on
+ * success. A readable detail of the last failure is kept on the object
+ * that failed (rj_plan_error(), rj_executor_error()). A call that fails
+ * synchronously never fires the event callback for that sandbox.
+ *
+ * Threads: an executor belongs to one thread at a time (its calls, and
+ * rj_executor_run() with the callbacks it makes, are not locked); give
+ * each thread its own executor, as the CLI's batch does. Its sandboxes
+ * belong to the process, not to that thread: they live on if the thread
+ * exits, and die with the process. A plan may be spawned from several
+ * threads and executors at once, but not changed (rj_plan_set_*, add_*,
+ * free) while another thread spawns it. The name functions and
+ * rj_version() are safe anywhere.
+ *
+ * Process-wide side effects, all from rj_executor_new():
+ *   - the soft RLIMIT_NOFILE is raised to the hard limit;
+ *   - SIGPIPE is ignored, unless the program already handles or ignores it
+ *     (a write to a closed stdin must be EPIPE, not a signal);
+ *   - as root: the lock file /run/ringjail/ids.lock (one byte locked per
+ *     sandbox id range in use), and a helper process that builds the
+ *     read-only root once and exits at once;
+ *   - where it may make them: cgroups, a pool beside or below the
+ *     caller's group;
+ *   - one empty directory, $TMPDIR/ringjail-root-PID-XXXXXX (default
+ *     /tmp), the sandboxes' mount point;
+ *   - cgroups and mount points are removed by rj_executor_free(), or by
+ *     the next executor when this process was killed;
+ *   - a thread that hands --workdir files back, started with the first
+ *     sandbox that has a workdir; a pasta process per sandbox with a
+ *     network, ended with its sandbox;
+ *   - the environment variables it reads: TMPDIR, RJ_PASTA (pasta's path),
+ *     RJ_FORCE_FALLBACK=1 (the poll + read path), RJ_NO_PREPARED=1 (build
+ *     each root per run), RJ_CGROUP_NO_POOL=1 (a fresh cgroup per run),
+ *     RJ_TRACE=1 (timings on stderr).
  */
 #ifndef RINGJAIL_H
 #define RINGJAIL_H
@@ -44,6 +75,9 @@ extern "C" {
 
 #define RJ_VERSION_MAJOR 0
 #define RJ_VERSION_MINOR 1
+
+/* The version of the library linked in, "MAJOR.MINOR.PATCH". */
+RJ_API const char *rj_version(void);
 
 typedef struct rj_plan rj_plan;
 typedef struct rj_executor rj_executor;
@@ -111,6 +145,14 @@ enum rj_limit {
 	RJ_LIMIT_AS,         /* address space, bytes; off unless set */
 	RJ_LIMIT__COUNT
 };
+/* Room for limits in rj_result.enforced: fixed, so that a new limit does
+ * not move the fields after it. */
+#define RJ_LIMIT_ROOM 16
+#ifdef __cplusplus
+static_assert(RJ_LIMIT__COUNT <= RJ_LIMIT_ROOM, "rj_result.enforced has no room for the limits");
+#else
+_Static_assert(RJ_LIMIT__COUNT <= RJ_LIMIT_ROOM, "rj_result.enforced has no room for the limits");
+#endif
 #define RJ_UNLIMITED UINT64_MAX
 
 /* Where a sandbox's setup failed (rj_result.setup_stage). */
@@ -165,7 +207,9 @@ struct rj_result {
 	long voluntary_ctxsw;
 	long involuntary_ctxsw;
 	uint32_t hardening;       /* RJ_LAYER_* bits applied to this run */
-	uint8_t enforced[RJ_LIMIT__COUNT]; /* enum rj_enforce per limit */
+	/* enum rj_enforce per enum rj_limit; entries past RJ_LIMIT__COUNT
+	 * are RJ_ENFORCE_NONE. */
+	uint8_t enforced[RJ_LIMIT_ROOM];
 	int setup_stage;          /* rj_setup_stage, on SETUP_ERROR */
 	int setup_errno;
 	/* Captured output (rj_plan_set_capture), borrowed for the callback. */

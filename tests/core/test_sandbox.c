@@ -143,3 +143,27 @@ Test(sandbox, small_open_files_limit_still_runs_the_program)
 	rec_free(&r);
 	rj_plan_free(p);
 }
+
+/* The header's promises: the version the header names is the one linked,
+ * every limit has its name and its room in rj_result.enforced, and every
+ * name table covers its enum. */
+Test(header, version_and_name_tables)
+{
+	char want[32];
+	snprintf(want, sizeof want, "%d.%d.", RJ_VERSION_MAJOR, RJ_VERSION_MINOR);
+	cr_expect_eq(strncmp(rj_version(), want, strlen(want)), 0, "rj_version() %s, header %s",
+		     rj_version(), want);
+	struct rj_result r;
+	cr_expect_geq(sizeof r.enforced, (size_t)RJ_LIMIT__COUNT);
+	for (int l = 0; l < RJ_LIMIT__COUNT; l++)
+		cr_expect_str_neq(rj_limit_name((enum rj_limit)l), "unknown", "limit %d", l);
+	cr_expect_str_eq(rj_limit_name(RJ_LIMIT__COUNT), "unknown");
+	for (int i = 0; i < RJ_LAYER_COUNT; i++)
+		cr_expect(rj_layer_name(1u << i), "layer bit %d has no name", i);
+	cr_expect_str_eq(rj_layer_name(RJ_LAYER_NET_NS_PRIVATE), "net_ns_private");
+	cr_expect_null(rj_layer_name(1u << RJ_LAYER_COUNT));
+	cr_expect_str_eq(rj_setup_stage_name(RJ_STAGE_CAPS), "capabilities");
+	cr_expect_str_eq(rj_setup_stage_name(RJ_STAGE__COUNT), "unknown");
+	cr_expect_str_eq(rj_enforce_name(RJ_ENFORCE_TMPFS), "tmpfs");
+	cr_expect_str_eq(rj_status_name(RJ_STATUS_INVALID), "invalid");
+}
