@@ -9,8 +9,9 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "slowhost.h"
 
-Test(hostile, neighbour_workspace_is_invisible, .timeout = 60)
+Test(hostile, neighbour_workspace_is_invisible, .timeout = 600) /* A hang guard: a slow host scales the sleep */
 {
 	char name[64], secret[64];
 	snprintf(name, sizeof name, "rj-secret-%d", getpid());
@@ -18,17 +19,21 @@ Test(hostile, neighbour_workspace_is_invisible, .timeout = 60)
 	char box_path[128], tmp_path[128];
 	snprintf(box_path, sizeof box_path, "/box/%s", name);
 	snprintf(tmp_path, sizeof tmp_path, "/tmp/%s", name);
-	rj_plan *a = prog_plan("sleeper", "3", name, secret, NULL);
+	/* A outlives B's whole search: 3 s here, scaled on a slow host
+	 * (tests/slowhost.h), where the search takes longer. */
+	char secs[16];
+	snprintf(secs, sizeof secs, "%.1f", 3 * host_slowdown());
+	rj_plan *a = prog_plan("sleeper", secs, name, secret, NULL);
 	rj_plan *b = prog_plan("findsecret", name, box_path, tmp_path, NULL);
 
 	struct session s;
 	session_start(&s);
 	int ia = session_spawn(&s, a);
-	cr_assert(session_wait_output(&s, ia, "started", 10000), "A never started");
+	cr_assert(session_wait_output(&s, ia, "started", (int)scaled_ms(10000)), "A never started");
 	int ib = session_spawn(&s, b);
-	cr_expect(session_wait(&s, ib, 15000));
+	cr_expect(session_wait(&s, ib, (int)scaled_ms(15000)));
 	cr_expect(!s.o[ia].done, "A ended before B searched");
-	cr_expect(session_wait(&s, ia, 15000));
+	cr_expect(session_wait(&s, ia, (int)scaled_ms(15000)));
 	session_end(&s);
 
 	EXPECT_STATUS(&s.o[ia], RJ_STATUS_OK);
