@@ -223,7 +223,7 @@ static int pasta_check(rj_executor *ex, char *err, size_t errlen)
 	const char *path = pasta_path();
 	if (access(path, X_OK) < 0) {
 		int e = errno;
-		rj__fmt(err, errlen, "--net needs pasta, the user-mode network stack of the passt "
+		rj__fmt(err, errlen, "network access needs pasta, the user-mode network stack of the passt "
 			"package (apt-get install passt), or RJ_PASTA set to its path: %s: %s",
 			path, strerror(e));
 		return -EOPNOTSUPP;
@@ -231,7 +231,7 @@ static int pasta_check(rj_executor *ex, char *err, size_t errlen)
 	/* As root pasta opens the tun device as root; rootless, as us. */
 	if (!ex->root && access("/dev/net/tun", R_OK | W_OK) < 0) {
 		int e = errno;
-		rj__fmt(err, errlen, "--net: pasta cannot open /dev/net/tun as this user (%s); "
+		rj__fmt(err, errlen, "network access: pasta cannot open /dev/net/tun as this user (%s); "
 			"make it mode 0666, as udev does (chmod 0666 /dev/net/tun)", strerror(e));
 		return -EOPNOTSUPP;
 	}
@@ -335,7 +335,7 @@ static int pasta_fail(pid_t pid, int errfd, char *err, size_t errlen)
 	else
 		rj__fmt(said, sizeof said, "it ended (status 0x%x) without a word; run it by hand to see why",
 			(unsigned)status);
-	rj__fmt(err, errlen, "--net: pasta (%s) could not set up the sandbox's network: %s",
+	rj__fmt(err, errlen, "network access: pasta (%s) could not set up the sandbox's network: %s",
 		pasta_path(), said);
 	return -EOPNOTSUPP;
 }
@@ -373,7 +373,7 @@ static int pasta_start(rj_executor *ex, struct rj__sbx *s, int user_fd, int net_
 	close(errp[1]);
 	int r = 0;
 	if (pid < 0) {
-		rj__fmt(err, errlen, "--net: cannot start pasta: %s", strerror(e));
+		rj__fmt(err, errlen, "network access: cannot start pasta: %s", strerror(e));
 		r = -e;
 	} else if (!pasta_ready(rdy[0])) {
 		r = pasta_fail(pid, errp[0], err, errlen);
@@ -473,7 +473,7 @@ int rj__net_prepare(rj_executor *ex, struct rj__sbx *s, int *fd, bool *private, 
 		return 0;
 	}
 	if ((r = ns_pair(&user, fd)) < 0) {
-		rj__fmt(err, errlen, "--net: cannot make the sandbox's network namespace: %s", strerror(-r));
+		rj__fmt(err, errlen, "network access: cannot make the sandbox's network namespace: %s", strerror(-r));
 		return r;
 	}
 	r = pasta_start(ex, s, user, *fd, err, errlen);
@@ -495,7 +495,7 @@ int rj__net_attach(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
 		rj__fmt(path, sizeof path, "/proc/%d/ns/%s", (int)s->pid, i ? "net" : "user");
 		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 			r = -errno;
-			rj__fmt(err, errlen, "--net: cannot open %s: %s", path, strerror(-r));
+			rj__fmt(err, errlen, "network access: cannot open %s: %s", path, strerror(-r));
 			goto out;
 		}
 	}
