@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "slowhost.h"
 
 #define MIB (1ull << 20)
 #define SANDBOX_UIDS 2000000000u
@@ -604,7 +605,7 @@ Test(workspace, big_hand_back_does_not_stall_other_sandboxes, .timeout = 300)
 	session_end(&s);
 	EXPECT_STATUS(&s.o[ia], RJ_STATUS_OK);
 	EXPECT_STATUS(&s.o[ib], RJ_STATUS_WALL_TIME_LIMIT);
-	cr_expect_leq(s.o[ib].res.wall_ms, 1100, "B's 1 s wall limit held for %.1f ms",
+	cr_expect_leq(s.o[ib].res.wall_ms, 1000 + scaled_ms(100), "B's 1 s wall limit held for %.1f ms",
 		      s.o[ib].res.wall_ms);
 	EXPECT_ALL_CALLERS(dir);
 	cr_expect_eq(remove_tree(dir), 0);

@@ -168,8 +168,7 @@ int session_spawn(struct session *s, const rj_plan *plan)
 {
 	cr_assert_lt(s->n, SESSION_MAX);
 	int i = s->n++;
-	uint64_t id;
-	int rc = rj_spawn(s->ex, plan, (void *)(intptr_t)i, &id);
+	int rc = rj_spawn(s->ex, plan, (void *)(intptr_t)i, &s->o[i].id);
 	cr_assert_eq(rc, 0, "rj_spawn: %s: %s", strerror(-rc), rj_executor_error(s->ex));
 	return i;
 }

@@ -24,6 +24,7 @@ struct outcome {
 	bool done;
 	pid_t marker_pid; /* session: a marker's host pid at the final event */
 	char *live;       /* session: stdout as it streams, NUL-terminated */
+	uint64_t id;      /* session: the sandbox's id */
 	size_t live_len;
 };
 

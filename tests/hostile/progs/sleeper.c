@@ -1,6 +1,6 @@
 /* A well-behaved neighbour: "sleeper SECS [FILE CONTENT]" writes FILE
- * (relative to the workspace), says it started, sleeps SECS seconds and
- * says it is done. */
+ * (relative to the workspace), says it started, sleeps SECS seconds (with
+ * SECS "stdin": until its stdin ends) and says it is done. */
 #include <fcntl.h>
 #include "common.h"
 
@@ -16,7 +16,13 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	say("started pid %d\n", getpid());
-	usleep((useconds_t)(atof(argv[1]) * 1e6));
+	if (!strcmp(argv[1], "stdin")) {
+		char buf[64];
+		while (read(0, buf, sizeof buf) > 0)
+			;
+	} else {
+		usleep((useconds_t)(atof(argv[1]) * 1e6));
+	}
 	say("done\n");
 	return 0;
 }
