@@ -37,16 +37,6 @@ struct io_uring_sqe *rj__sqe(rj_executor *ex)
 	return sqe;
 }
 
-static struct rj__sbx *slot_of(rj_executor *ex, uint64_t ud)
-{
-	uint32_t index = (uint32_t)(ud >> 40);
-	uint32_t gen = (uint32_t)(ud >> 8);
-	if (index >= ex->nslots)
-		return NULL;
-	struct rj__sbx *s = ex->slots[index];
-	return s->gen == gen ? s : NULL;
-}
-
 /* ---- arming ring operations -------------------------------------------- */
 
 static int arm_read(rj_executor *ex, struct rj__sbx *s, enum rj__op op)
@@ -142,55 +132,17 @@ static void arm_write(rj_executor *ex, struct rj__sbx *s)
 		len = s->q_len - s->q_off;
 	} else {
 		if (s->in_close)
-			rj__close_stdin_fd(s);
+			rj__slot_close_stdin(s);
 		return;
 	}
 	struct io_uring_sqe *sqe = rj__sqe(ex);
 	if (!sqe)
 		return;
-	/* stdin's write end is never a fixed file: see rj__adopt_fds. */
+	/* stdin's write end is never a fixed file: see rj__slot_fix_files. */
 	io_uring_prep_write(sqe, s->in_fd, data, (unsigned)(len > (1u << 30) ? 1u << 30 : len), 0);
 	io_uring_sqe_set_data64(sqe, rj__ud(s, RJ__OP_IN));
 	s->in_busy = true;
 	s->pending++;
-}
-
-/* ---- fixed files ----------------------------------------------------------
- * A sandbox's pipes (and, on the fallback path, its pidfd) live in the
- * ring's fixed file table, not in our fd table: every clone copies our fd
- * table and every child closes it, so with thousands of sandboxes in flight
- * their fds would make each spawn cost grow with the number running. */
-
-void rj__adopt_fds(rj_executor *ex, struct rj__sbx *s)
-{
-	unsigned base = s->index * RJ__FIXED_PER_SLOT;
-	if (base + RJ__FIXED_PER_SLOT > ex->nfixed)
-		return;
-	/* stdin's write end stays in our own table. The program sees end of
-	 * file only once the kernel lets go of that end, and older kernels
-	 * (6.1 and 6.12 among them; 6.18 does not) let go of a file removed
-	 * from the fixed table only once every fixed-file request in flight
-	 * at that moment has completed, this sandbox's own output reads and
-	 * pidfd poll among them: the program would wait for ever. */
-	int fds[RJ__FIXED_PER_SLOT] = { s->out.fd, s->err.fd, ex->fallback ? s->pidfd : -1 };
-	/* -1 entries also drop what the slot's last sandbox left there. */
-	if (io_uring_register_files_update(&ex->ring, base, fds, RJ__FIXED_PER_SLOT) < 0)
-		return;
-	close(s->out.fd);
-	close(s->err.fd);
-	close(s->pidfd);
-	s->out.fd = (int)base;
-	s->err.fd = (int)base + 1;
-	s->pidfd = ex->fallback ? (int)base + 2 : -1;
-	s->fixed = true;
-}
-
-void rj__close_stdin_fd(struct rj__sbx *s)
-{
-	if (s->in_fd < 0)
-		return;
-	close(s->in_fd);
-	s->in_fd = -1;
 }
 
 /* ---- killing ------------------------------------------------------------ */
@@ -206,18 +158,10 @@ static void kill_sandbox(struct rj__sbx *s, enum rj__kill why)
 
 /* ---- finishing a sandbox ------------------------------------------------- */
 
-static void slot_free(rj_executor *ex, struct rj__sbx *s)
-{
-	s->in_use = false;
-	s->gen++;
-	s->free_next = ex->free_head;
-	ex->free_head = (int)s->index;
-}
-
 static void maybe_free(rj_executor *ex, struct rj__sbx *s)
 {
 	if (s->in_use && s->final_sent && s->pending == 0)
-		slot_free(ex, s);
+		rj__slot_free(ex, s);
 }
 
 static void dispatch(rj_executor *ex, struct rj_event *ev)
@@ -399,7 +343,7 @@ static void on_write(rj_executor *ex, struct rj__sbx *s, int res)
 			return;
 		}
 		/* The reader is gone (EPIPE): nothing more will be read. */
-		rj__close_stdin_fd(s);
+		rj__slot_close_stdin(s);
 		return;
 	}
 	if (s->in_off < s->in_len)
@@ -429,10 +373,10 @@ static void on_cpu_timer(rj_executor *ex, struct rj__sbx *s)
 static void handle(rj_executor *ex, struct io_uring_cqe *cqe)
 {
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
-	enum rj__op op = (enum rj__op)(ud & 0xff);
+	enum rj__op op = rj__ud_op(ud);
 	if (op == RJ__OP_IGNORE)
 		return;
-	struct rj__sbx *s = slot_of(ex, ud);
+	struct rj__sbx *s = rj__ud_slot(ex, ud);
 	if (!s) {
 		/* A stale completion still holds a provided buffer. */
 		if (cqe->flags & IORING_CQE_F_BUFFER)
@@ -537,41 +481,6 @@ int rj_executor_run(rj_executor *ex, int timeout_ms)
 }
 
 /* ---- spawning ------------------------------------------------------------ */
-
-static struct rj__sbx *slot_alloc(rj_executor *ex)
-{
-	if (ex->free_head >= 0) {
-		struct rj__sbx *s = ex->slots[ex->free_head];
-		ex->free_head = s->free_next;
-		return s;
-	}
-	if (ex->nslots >= RJ__MAX_SLOTS)
-		return NULL;
-	if (ex->nslots == ex->slots_cap) {
-		uint32_t cap = ex->slots_cap ? ex->slots_cap * 2 : 64;
-		struct rj__sbx **n = realloc(ex->slots, cap * sizeof *n);
-		if (!n)
-			return NULL;
-		ex->slots = n;
-		ex->slots_cap = cap;
-	}
-	struct rj__sbx *s = calloc(1, sizeof *s);
-	if (!s)
-		return NULL;
-	s->index = ex->nslots;
-	ex->slots[ex->nslots++] = s;
-	return s;
-}
-
-static void slot_reset(struct rj__sbx *s)
-{
-	uint32_t index = s->index, gen = s->gen;
-	memset(s, 0, sizeof *s);
-	s->index = index;
-	s->gen = gen;
-	s->pidfd = s->in_fd = s->out.fd = s->err.fd = s->wd_lock = -1;
-	s->in_use = true;
-}
 
 /* Does the host enforce what the plan asks? Limits the caller gave fail
  * closed unless best effort (CLI.md, "Protections"). */
@@ -688,18 +597,14 @@ int rj_spawn(rj_executor *ex, const rj_plan *plan, void *user_data, uint64_t *id
 			rj__fmt(ex->err, sizeof ex->err, "cannot compile the plan: %s", strerror(errno));
 		return -errno;
 	}
-	struct rj__sbx *s = slot_alloc(ex);
+	struct rj__sbx *s = rj__slot_alloc(ex);
 	if (!s) {
 		rj__policy_put(pol);
 		rj__fmt(ex->err, sizeof ex->err, "too many sandboxes at once (at most %u)", RJ__MAX_SLOTS);
 		return -EAGAIN;
 	}
-	slot_reset(s);
 	s->pol = pol;
 	s->user_data = user_data;
-	/* The id names the slot and its generation: unique for the
-	 * executor's life, and found again in O(1). */
-	s->id = ((uint64_t)s->gen + 1) << 16 | s->index;
 	char msg[RJ__ERRLEN] = "";
 	int r = start(ex, s, msg, sizeof msg);
 	if (r == -EOPNOTSUPP || r == -EAGAIN || r == -EBUSY) {
@@ -710,7 +615,7 @@ int rj_spawn(rj_executor *ex, const rj_plan *plan, void *user_data, uint64_t *id
 	if (r < 0) {
 		rj__fmt(ex->err, sizeof ex->err, "%s", msg[0] ? msg : strerror(-r));
 		rj__sandbox_release(ex, s);
-		slot_free(ex, s);
+		rj__slot_free(ex, s);
 		return r;
 	}
 	ex->active++;
@@ -719,18 +624,9 @@ int rj_spawn(rj_executor *ex, const rj_plan *plan, void *user_data, uint64_t *id
 	return 0;
 }
 
-static struct rj__sbx *find(rj_executor *ex, uint64_t id)
-{
-	uint32_t index = (uint32_t)(id & 0xffff);
-	if (index >= ex->nslots)
-		return NULL;
-	struct rj__sbx *s = ex->slots[index];
-	return s->in_use && !s->final_sent && s->id == id ? s : NULL;
-}
-
 int rj_kill(rj_executor *ex, uint64_t id)
 {
-	struct rj__sbx *s = ex ? find(ex, id) : NULL;
+	struct rj__sbx *s = ex ? rj__slot_find(ex, id) : NULL;
 	if (!s)
 		return -ESRCH;
 	kill_sandbox(s, RJ__KILL_USER);
@@ -739,7 +635,7 @@ int rj_kill(rj_executor *ex, uint64_t id)
 
 int rj_write_stdin(rj_executor *ex, uint64_t id, const void *data, size_t len)
 {
-	struct rj__sbx *s = ex ? find(ex, id) : NULL;
+	struct rj__sbx *s = ex ? rj__slot_find(ex, id) : NULL;
 	if (!s)
 		return -ESRCH;
 	if (s->in_fd < 0 || s->in_close)
@@ -766,7 +662,7 @@ int rj_write_stdin(rj_executor *ex, uint64_t id, const void *data, size_t len)
 
 int rj_close_stdin(rj_executor *ex, uint64_t id)
 {
-	struct rj__sbx *s = ex ? find(ex, id) : NULL;
+	struct rj__sbx *s = ex ? rj__slot_find(ex, id) : NULL;
 	if (!s)
 		return -ESRCH;
 	s->in_close = true;

@@ -1,5 +1,5 @@
 /* The parent side of one spawn: pipes, the workspace, a cgroup, a host id,
- * clone3 into fresh namespaces, the id maps, and the release afterwards. */
+ * clone3 into fresh namespaces, the id maps. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -394,52 +394,6 @@ out:
 	 * and completions for a program that writes a lot. */
 	if (ex->root)
 		fcntl(out[0], F_SETPIPE_SZ, RJ__BIG_PIPE);
-	rj__adopt_fds(ex, s);
+	rj__slot_fix_files(ex, s);
 	return 0;
-}
-
-/* Give back what one sandbox held; the caller has reaped it. */
-void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s)
-{
-	rj__close_stdin_fd(s);
-	/* Fixed files stay in the ring's table until the slot is reused. */
-	if (!s->fixed) {
-		if (s->pidfd >= 0)
-			close(s->pidfd);
-		if (s->out.fd >= 0)
-			close(s->out.fd);
-		if (s->err.fd >= 0)
-			close(s->err.fd);
-	}
-	s->pidfd = s->out.fd = s->err.fd = -1;
-	if (s->cg)
-		rj__cg_release(ex->cgs, s->cg);
-	s->cg = NULL;
-	/* Handed back by the workspace worker, or (a sandbox that never ran,
-	 * or an executor shutting down) here. */
-	rj__ws_drop(ex, s);
-	s->ws_handed = false;
-	if (s->wd_lock >= 0) {
-		struct rj__handback hb = {
-			.box_uid = ex->root ? s->host_uid : (uid_t)-1,
-			.uid = s->wd_uid, .gid = s->wd_gid, .chowned_root = s->wd_prepared,
-		};
-		struct rj__handback_stats hs;
-		rj__workdir_hand_back(s->wd_lock, &hb, &hs);
-		close(s->wd_lock);
-	}
-	s->wd_lock = -1;
-	s->wd_prepared = false;
-	rj__net_release(s);
-	if (s->has_uid)
-		rj__ids_release(ex->ids, s->host_uid);
-	s->has_uid = false;
-	free(s->out.cap);
-	free(s->err.cap);
-	s->out.cap = s->err.cap = NULL;
-	free(s->queue);
-	s->queue = NULL;
-	if (s->pol)
-		rj__policy_put(s->pol);
-	s->pol = NULL;
 }
