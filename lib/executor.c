@@ -482,55 +482,6 @@ int rj_executor_run(rj_executor *ex, int timeout_ms)
 
 /* ---- spawning ------------------------------------------------------------ */
 
-/* Does the host enforce what the plan asks? Limits the caller gave fail
- * closed unless best effort (CLI.md, "Protections"). */
-static int check_limits(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
-{
-	const struct rj__policy *pol = s->pol;
-	uint8_t *how = s->res.enforced;
-	bool cg = s->cg != NULL;
-	how[RJ_LIMIT_WALL_TIME] = RJ_ENFORCE_TIMER;
-	how[RJ_LIMIT_TIME] = cg && ex->cg.cpu ? RJ_ENFORCE_TIMER : RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_MEM] = cg && ex->cg.mem ? RJ_ENFORCE_CGROUP : RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_PIDS] = cg && ex->cg.pids ? RJ_ENFORCE_CGROUP : RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_OUTPUT] = RJ_ENFORCE_PIPE;
-	how[RJ_LIMIT_FSIZE] = RJ_ENFORCE_RLIMIT;
-	/* A workdir: accounting with a kill, by the workspace worker. */
-	how[RJ_LIMIT_DISK] = pol->workdir ? RJ_ENFORCE_TIMER : RJ_ENFORCE_TMPFS;
-	how[RJ_LIMIT_OPEN_FILES] = RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_STACK] = RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_AS] = (pol->limits_set & (1u << RJ_LIMIT_AS)) ? RJ_ENFORCE_RLIMIT : RJ_ENFORCE_NONE;
-	if (pol->best_effort)
-		return 0;
-	/* RLIMIT_DATA and RLIMIT_CPU act per process, not on the sandbox as
-	 * a whole: a caller's limit needs the cgroup. */
-	if ((pol->limits_set & (1u << RJ_LIMIT_MEM)) && how[RJ_LIMIT_MEM] != RJ_ENFORCE_CGROUP) {
-		rj__fmt(err, errlen, "--mem needs a memory cgroup, and %s", ex->cg.why);
-		return -EOPNOTSUPP;
-	}
-	if ((pol->limits_set & (1u << RJ_LIMIT_TIME)) && how[RJ_LIMIT_TIME] != RJ_ENFORCE_TIMER) {
-		rj__fmt(err, errlen, "--time needs whole-sandbox CPU accounting from a cgroup, and %s", ex->cg.why);
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
-static uint32_t layers(rj_executor *ex, const struct rj__sbx *s)
-{
-	uint32_t l = RJ_LAYER_USER_NS | RJ_LAYER_PID_NS | RJ_LAYER_MOUNT_NS | RJ_LAYER_IPC_NS |
-		     RJ_LAYER_UTS_NS | RJ_LAYER_SECCOMP | RJ_LAYER_CAPS | RJ_LAYER_NO_NEW_PRIVS;
-	/* Every sandbox's network namespace is its own while it runs: made
-	 * at clone, taken from the pool, or made for --net behind pasta. */
-	l |= RJ_LAYER_NET_NS | RJ_LAYER_NET_NS_PRIVATE;
-	if (ex->landlock_abi > 0)
-		l |= RJ_LAYER_LANDLOCK;
-	if (ex->landlock_abi >= 6)
-		l |= RJ_LAYER_LANDLOCK_SCOPE;
-	if (s->cg)
-		l |= RJ_LAYER_CGROUP;
-	return l;
-}
-
 /* A failure found before any child exists still ends as the sandbox's
  * final event, through a NOP on the ring. */
 static int defer_failure(rj_executor *ex, struct rj__sbx *s, int stage, int err, const char *msg)
@@ -550,31 +501,9 @@ static int start(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
 {
 	const struct rj__policy *pol = s->pol;
 	int r;
-	if (ex->cgs && (ex->cg.mem || ex->cg.pids || ex->cg.cpu)) {
-		r = rj__cg_acquire(ex->cgs, ex->cg.mem ? pol->limits[RJ_LIMIT_MEM] : 0,
-				   ex->cg.pids ? pol->limits[RJ_LIMIT_PIDS] : 0, &s->cg);
-		if (r < 0) {
-			/* The host has cgroups but this one failed: never a
-			 * silent fall back to rlimits. */
-			s->cg = NULL;
-			rj__fmt(err, errlen, "cannot set up the sandbox's cgroup (limits mem %llu, pids %llu): %s",
-				(unsigned long long)pol->limits[RJ_LIMIT_MEM],
-				(unsigned long long)pol->limits[RJ_LIMIT_PIDS], strerror(-r));
-			return -EAGAIN;
-		}
-	}
-	if ((r = check_limits(ex, s, err, errlen)) < 0)
-		return r;
-	if (ex->root) {
-		if ((r = rj__ids_acquire(ex->ids, &s->host_uid)) < 0) {
-			rj__fmt(err, errlen, "no free sandbox id in the configured range (all in use)");
-			return r;
-		}
-		s->has_uid = true;
-	}
-	s->res.hardening = layers(ex, s);
 	if ((r = rj__spawn_child(ex, s, err, errlen)) < 0)
 		return r;
+	rj__slot_fix_files(ex, s);
 	arm_wait(ex, s);
 	arm_read(ex, s, RJ__OP_OUT);
 	arm_read(ex, s, RJ__OP_ERR);
