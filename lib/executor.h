@@ -196,7 +196,6 @@ void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s);
 extern _Thread_local char rj__executor_new_error[RJ__ERRLEN];
 
 /* executor.c */
-uint64_t rj__now_ns(void);
 struct io_uring_sqe *rj__sqe(rj_executor *ex);
 
 /* spawn.c: the lifeline, and one spawn. rj__spawn_child takes the
