@@ -1,7 +1,20 @@
 /* The io_uring loop: one ring per executor, no thread per sandbox. Per
  * sandbox the ring holds a waitid (or a poll) on its pidfd, a read per
  * output pipe (multishot, with buffers provided to the kernel), stdin
- * writes, a wall deadline and a CPU timer re-armed from measured usage. */
+ * writes, a wall deadline and a CPU timer re-armed from measured usage.
+ *
+ * The life of a slot. rj_spawn takes a slot (slots.c), whose index and
+ * generation make the sandbox's id and the user_data of its ring
+ * operations; spawn.c clones the child; start() puts the child's pipes in
+ * the ring's fixed file table and arms the operations. handle() finds the
+ * slot again from each completion's user_data. Once the child is reaped
+ * and both pipes are at end of file, try_finish() gives back what the
+ * sandbox held and sends the final event. The slot goes back on the free
+ * list (maybe_free) once that event is sent and no operation that points
+ * into the slot is in flight: s->pending counts the waits, reads, writes
+ * and worker notes; timers are not counted, as the kernel copies their
+ * time at submission. Its generation then moves on, so a late completion
+ * (a cancelled timer's, say) or a stale id finds nothing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
