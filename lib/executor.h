@@ -178,6 +178,10 @@ static inline struct rj__sbx *rj__ud_slot(const rj_executor *ex, uint64_t ud)
 	return s->gen == gen ? s : NULL;
 }
 
+/* rj_executor_new: the ring's fixed file table; rj_executor_free, after
+ * the ring: every slot. */
+void rj__slots_setup_fixed(rj_executor *ex);
+void rj__slots_free(rj_executor *ex);
 /* A free slot, reset, in use and with its id; NULL when there are
  * RJ__MAX_SLOTS in use or no memory. */
 struct rj__sbx *rj__slot_alloc(rj_executor *ex);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "executor.h"
@@ -70,11 +71,32 @@ struct rj__sbx *rj__slot_find(rj_executor *ex, uint64_t id)
 	return s->in_use && !s->final_sent && s->id == id ? s : NULL;
 }
 
+/* Once the ring is gone: nothing points into the slots any more. */
+void rj__slots_free(rj_executor *ex)
+{
+	for (uint32_t i = 0; i < ex->nslots; i++)
+		free(ex->slots[i]);
+	free(ex->slots);
+}
+
 /* ---- fixed files ----------------------------------------------------------
  * A sandbox's pipes (and, on the fallback path, its pidfd) live in the
  * ring's fixed file table, not in our fd table: every clone copies our fd
  * table and every child closes it, so with thousands of sandboxes in flight
  * their fds would make each spawn cost grow with the number running. */
+
+/* The table, RJ__FIXED_PER_SLOT entries per slot, as large as the fd
+ * limit allows; without it (an old kernel), the pipes stay ordinary fds. */
+void rj__slots_setup_fixed(rj_executor *ex)
+{
+	struct rlimit rl;
+	unsigned n = RJ__MAX_SLOTS * RJ__FIXED_PER_SLOT;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
+		n = (unsigned)rl.rlim_cur;
+	n -= n % RJ__FIXED_PER_SLOT;
+	if (n && io_uring_register_files_sparse(&ex->ring, n) == 0)
+		ex->nfixed = n;
+}
 
 void rj__slot_fix_files(rj_executor *ex, struct rj__sbx *s)
 {
