@@ -500,6 +500,8 @@ static int defer_failure(rj_executor *ex, struct rj__sbx *s, int stage, int err,
 	return 0;
 }
 
+/* The child (spawn.c), then its fds into the ring's fixed file table and
+ * every operation that watches it on the ring. */
 static int start(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
 {
 	const struct rj__policy *pol = s->pol;

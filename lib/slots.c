@@ -3,7 +3,6 @@
  * both encoded in executor.h; each slot's entries in the ring's fixed file
  * table; and the release of what a sandbox held. executor.c says when a
  * slot is taken and given back; this file is how. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
