@@ -1,19 +1,17 @@
 /* Per-sandbox cgroups, pooled per executor: cgroup v2 (the child lands in
  * its group atomically through clone3's CLONE_INTO_CGROUP) or cgroup v1 (the
  * parent writes the child's pid into each hierarchy before letting it go on).
+ * This file is the pool, and what both versions share: finding our groups,
+ * the pool parents, groups, limits, killing. What differs between them is in
+ * cgroup_v1.c and cgroup_v2.c.
  *
  * Where the pool lives. Each hierarchy's pool parent, "ringjail-<pid>-<n>"
  * (n counts this process's executors), sits below ringjail's own cgroup as
  * /proc/self/cgroup names it, found through /proc/self/mountinfo: ringjail
  * touches only what was given to it. v1 allows processes in inner groups, so
- * any group we may mkdir in will do. v2 gives controllers to a group's
- * children only while it holds no processes (the root excepted), and ringjail
- * sits in its own group; so the pool goes below our group when that group
- * distributes memory and pids already or can be made to, otherwise beside
- * it, in the parent, if that parent was delegated to us (unprivileged: the
- * mkdir works at all; root: systemd's "delegate" xattr), which is the layout
- * of systemd's Delegate=yes with DelegateSubgroup=. Anything else is refused
- * with host->why saying what to do: no groups in trees systemd manages.
+ * any group we may mkdir in will do; v2 does not, which leaves fewer places
+ * (cgroup_v2.c says which). Anything else is refused with host->why saying
+ * what to do: no groups in trees systemd manages.
  *
  * Pooling. Groups "0", "1", ... are made when the pool is empty and reused;
  * group 0 is made at once as a probe, so the host flags say only what could
@@ -26,20 +24,12 @@
  * would evict the compiler or interpreter the next run needs again, while a
  * removed group leaves those pages cached.
  *
- * v2 peak. Since Linux 6.12 a write to memory.peak resets the peak only as
- * read through the fd that wrote it, so acquire opens memory.peak, writes to
- * it and keeps that fd until release. A running v2 sandbox holds two fds
- * (that one and the O_PATH fd for CLONE_INTO_CGROUP), a pooled group none,
- * v1 none at all (each access opens, reads or writes, closes). Older kernels
- * refuse the write; memory.peak is then right only in a fresh group, so on
- * them every group is fresh: nothing is pooled.
- *
  * Killing. v2 has cgroup.kill (5.14). Otherwise the pids in cgroup.procs are
  * signalled and the file read again, as a process may fork between the read
  * and the signal. A listed pid could be reaped and reused in between; the
  * window is microseconds, and the sandbox's own pid namespace init reaps its
  * processes, not us. */
-#include "cgroup.h"
+#include "cgroup_priv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -50,44 +40,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-
-/* v1 hierarchies we use; on v2 the one pool is in the H_MEM slot. */
-enum { H_MEM, H_PIDS, H_CPU, H_N, H_V2 = H_N };
 
 #define POOL_SLACK (2ull << 20)
 #define UNKNOWN    UINT64_MAX     /* no limit written yet */
 #define DRAIN_MS   100            /* how long a busy group may take to empty */
 
-struct rj__cg {
-	struct rj__cgroups *cgs;
-	struct rj__cg *next;          /* free list */
-	unsigned id;
-	bool fresh;                   /* never ran anything: counters all zero */
-	bool peak_ok;                 /* v2: memory.peak is this run's */
-	int dirfd, peakfd;            /* v2, while acquired; else -1 */
-	uint64_t mem_set, pids_set;   /* limits last written (0 = none) */
-	uint64_t base_oom, base_max;  /* counters read at acquire */
-	uint64_t base_user, base_sys, base_total;
-};
-
-struct rj__cgroups {
-	bool v2, memsw, cpu_split, swap_max, kill, peak_noreset;
-	bool no_pool;                 /* RJ_CGROUP_NO_POOL=1: bench's baseline */
-	int pool[H_N];                /* O_PATH fd of each pool parent, or -1 */
-	char *ppath[H_N];             /* its path, to remove it at the end */
-	struct rj__cg *free;
-	struct rj__cg **grp;          /* every group that exists, by id */
-	unsigned ngrp;
-};
-
 static atomic_uint executor_seq;
 
 /* ---- files ------------------------------------------------------------- */
 
-static int write_at(int dfd, const char *path, const char *s)
+int rj__cg_write_at(int dfd, const char *path, const char *s)
 {
 	size_t len = strlen(s);
 	int r, fd = openat(dfd, path, O_WRONLY | O_CLOEXEC);
@@ -106,7 +70,7 @@ static int write_at(int dfd, const char *path, const char *s)
 }
 
 /* Reads a small file whole: cgroup files come in one read. */
-static int read_at(int dfd, const char *path, char *buf, size_t n)
+int rj__cg_read_at(int dfd, const char *path, char *buf, size_t n)
 {
 	int r, fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	ssize_t got;
@@ -124,7 +88,7 @@ static int read_at(int dfd, const char *path, char *buf, size_t n)
 
 /* The value of a "key value" line (cpu.stat, memory.events, oom_control);
  * 0 when the key is absent. */
-static uint64_t key_u64(const char *text, const char *key)
+uint64_t rj__cg_key_u64(const char *text, const char *key)
 {
 	size_t kl = strlen(key);
 
@@ -134,12 +98,7 @@ static uint64_t key_u64(const char *text, const char *key)
 	return 0;
 }
 
-static uint64_t delta(uint64_t now, uint64_t base)
-{
-	return now > base ? now - base : 0;
-}
-
-static bool has_word(const char *list, const char *word, const char *seps)
+bool rj__cg_has_word(const char *list, const char *word, const char *seps)
 {
 	size_t wl = strlen(word);
 
@@ -150,38 +109,32 @@ static bool has_word(const char *list, const char *word, const char *seps)
 }
 
 /* Files of a group are reached from its pool parent's fd as "<id>/file". */
-static int gwrite(const struct rj__cg *cg, int h, const char *file,
-		  const char *val)
+int rj__cg_write(const struct rj__cg *cg, int h, const char *file,
+		 const char *val)
 {
 	char p[64];
 
 	snprintf(p, sizeof p, "%u/%s", cg->id, file);
-	return write_at(cg->cgs->pool[h], p, val);
+	return rj__cg_write_at(cg->cgs->pool[h], p, val);
 }
 
-static int gread(const struct rj__cg *cg, int h, const char *file, char *buf,
-		 size_t n)
+int rj__cg_read(const struct rj__cg *cg, int h, const char *file, char *buf,
+		size_t n)
 {
 	char p[64];
 
 	snprintf(p, sizeof p, "%u/%s", cg->id, file);
-	return read_at(cg->cgs->pool[h], p, buf, n);
+	return rj__cg_read_at(cg->cgs->pool[h], p, buf, n);
 }
 
-static int gread_u64(const struct rj__cg *cg, int h, const char *file,
-		     uint64_t *v)
+int rj__cg_read_u64(const struct rj__cg *cg, int h, const char *file,
+		    uint64_t *v)
 {
 	char buf[64];
-	int r = gread(cg, h, file, buf, sizeof buf);
+	int r = rj__cg_read(cg, h, file, buf, sizeof buf);
 
 	*v = r ? 0 : strtoull(buf, NULL, 10);
 	return r;
-}
-
-/* Whether controller h is ours: on v2 every controller is in H_MEM. */
-static bool have(const struct rj__cgroups *cgs, int h)
-{
-	return cgs->pool[cgs->v2 ? H_MEM : h] >= 0;
 }
 
 /* Counts the pids of a cgroup.procs file, sending sig to each unless 0. */
@@ -253,7 +206,7 @@ static void mount_line(char *line, struct where *w)
 	if (!strcmp(type, "cgroup2"))
 		at = H_V2;
 	for (int i = 0; i < H_N && !strcmp(type, "cgroup"); i++)
-		if (has_word(sopts, ctrl_name[i], ","))
+		if (rj__cg_has_word(sopts, ctrl_name[i], ","))
 			at = i;
 	if (at < 0 || w[at].mnt)
 		return;
@@ -276,7 +229,7 @@ static void cgroup_line(char *line, struct where *w)
 	if (!strcmp(line, "0:") && c1[1] == '\0')
 		at = H_V2;
 	for (int i = 0; i < H_N && at < 0; i++)
-		if (has_word(c1 + 1, ctrl_name[i], ","))
+		if (rj__cg_has_word(c1 + 1, ctrl_name[i], ","))
 			at = i;
 	if (at >= 0 && !w[at].own)
 		w[at].own = strdup(c2 + 1);
@@ -350,7 +303,7 @@ static void sweep_dead(const char *base)
 	closedir(d);
 }
 
-static int pool_make(struct rj__cgroups *cgs, int h, const char *base,
+int rj__cg_pool_make(struct rj__cgroups *cgs, int h, const char *base,
 		     unsigned *seq)
 {
 	sweep_dead(base);
@@ -379,7 +332,7 @@ static int pool_make(struct rj__cgroups *cgs, int h, const char *base,
 	return -EEXIST;
 }
 
-static void pool_drop(struct rj__cgroups *cgs, int h)
+void rj__cg_pool_drop(struct rj__cgroups *cgs, int h)
 {
 	if (cgs->pool[h] < 0)
 		return;
@@ -444,9 +397,9 @@ static int grp_new(struct rj__cgroups *cgs, unsigned id, struct rj__cg **out)
 		}
 	}
 	if (cgs->v2 && cgs->swap_max)
-		gwrite(cg, H_MEM, "memory.swap.max", "0");
+		rj__cg_write(cg, H_MEM, "memory.swap.max", "0");
 	else if (!cgs->v2 && have(cgs, H_MEM))
-		gwrite(cg, H_MEM, "memory.swappiness", "0");
+		rj__cg_write(cg, H_MEM, "memory.swappiness", "0");
 	cgs->grp[id] = cg;
 	*out = cg;
 	return 0;
@@ -480,97 +433,6 @@ static void grp_drop(struct rj__cgroups *cgs, struct rj__cg *cg)
 
 /* ---- detection --------------------------------------------------------- */
 
-static bool ctrls_in(const char *dir, const char *file)
-{
-	char buf[256], *p;
-	int r;
-
-	if (asprintf(&p, "%s/%s", dir, file) < 0)
-		return false;
-	r = read_at(AT_FDCWD, p, buf, sizeof buf);
-	free(p);
-	return !r && has_word(buf, "memory", " \n") && has_word(buf, "pids", " \n");
-}
-
-/* Gives the children of dir memory and pids, and cpu where it may. */
-static int enable_ctrls(const char *dir)
-{
-	char *p;
-	int r;
-
-	if (asprintf(&p, "%s/cgroup.subtree_control", dir) < 0)
-		return -ENOMEM;
-	r = write_at(AT_FDCWD, p, "+memory +pids");
-	if (!r)
-		write_at(AT_FDCWD, p, "+cpu");
-	free(p);
-	return r;
-}
-
-/* Whether we may put the pool in dir, our group's parent. An unprivileged
- * user can mkdir there only if it was delegated; root can write anywhere,
- * so it needs systemd's mark of a delegated group. */
-static bool delegated(const char *dir)
-{
-	char v[4] = "";
-
-	if (geteuid() != 0)
-		return true;
-	if (getxattr(dir, "trusted.delegate", v, sizeof v) <= 0 &&
-	    getxattr(dir, "user.delegate", v, sizeof v) <= 0)
-		return false;
-	return v[0] == '1';
-}
-
-/* The v2 group to put the pool parent in (see the top of the file). */
-static char *v2_base(const char *own, bool top, char *why, size_t n)
-{
-	char *up;
-	int r;
-
-	if (ctrls_in(own, "cgroup.subtree_control") || !(r = enable_ctrls(own)))
-		return strdup(own);
-	if (r == -EBUSY && !top && (up = strdup(own))) {
-		*strrchr(up, '/') = '\0';
-		if (ctrls_in(up, "cgroup.subtree_control") && delegated(up))
-			return up;
-		free(up);
-	}
-	/* The recipe is the layout DelegateSubgroup= makes, by hand: that
-	 * setting came with systemd 254, and Debian 12 has 252. */
-	if (r == -EBUSY)
-		snprintf(why, n, "cgroup v2: %s holds processes, so groups below it "
-			 "get no controllers. In a group G delegated to you (systemd: "
-			 "Delegate=yes), run ringjail in a leaf: mkdir G/leaf; echo $$ "
-			 ">G/leaf/cgroup.procs; echo +memory +pids >G/cgroup.subtree_control "
-			 "(systemd 254+: DelegateSubgroup=leaf)", own);
-	else
-		snprintf(why, n, "cgroup v2: cannot enable memory and pids below "
-			 "%s (%s): run as root or in a cgroup delegated to this user "
-			 "(systemd-run --user -p Delegate=yes)", own, strerror(-r));
-	return NULL;
-}
-
-/* Pure v2, when our group is offered memory and pids. */
-static int v2_setup(struct rj__cgroups *cgs, const struct where *w,
-		    char *why, size_t n, unsigned *seq)
-{
-	char *own = own_dir(w), *base = NULL;
-	int r = -EOPNOTSUPP;
-
-	if (own && ctrls_in(own, "cgroup.controllers"))
-		base = v2_base(own, !strcmp(w->own, w->root), why, n);
-	if (base && !(r = pool_make(cgs, H_MEM, base, seq)) &&
-	    (r = enable_ctrls(cgs->ppath[H_MEM])))
-		pool_drop(cgs, H_MEM);
-	if (base && r)
-		snprintf(why, n, "cgroup v2: cannot make the sandbox pool below %s "
-			 "(%s): delegate it to this user", base, strerror(-r));
-	free(own);
-	free(base);
-	return r;
-}
-
 /* Makes group 0 in slot h and writes there the limit that slot is for. */
 static int probe(struct rj__cgroups *cgs, int h)
 {
@@ -580,10 +442,10 @@ static int probe(struct rj__cgroups *cgs, int h)
 	struct rj__cg tmp = { .cgs = cgs, .id = 0 };
 	int r = mkdirat(cgs->pool[h], "0", 0755) && errno != EEXIST ? -errno : 0;
 
-	if (!r && cgs->v2 && !(r = gwrite(&tmp, h, "memory.max", "max")))
-		r = gwrite(&tmp, h, "pids.max", "max");
+	if (!r && cgs->v2 && !(r = rj__cg_write(&tmp, h, "memory.max", "max")))
+		r = rj__cg_write(&tmp, h, "pids.max", "max");
 	else if (!r && !cgs->v2)
-		r = gwrite(&tmp, h, file[h], val[h]);
+		r = rj__cg_write(&tmp, h, file[h], val[h]);
 	if (r)
 		unlinkat(cgs->pool[h], "0", AT_REMOVEDIR);
 	return r;
@@ -602,15 +464,15 @@ static void probe_all(struct rj__cgroups *cgs, struct rj__cg_host *host)
 		if (cgs->v2)
 			snprintf(host->why, sizeof host->why, "cgroup v2: cannot "
 				 "set limits in %s (%s)", cgs->ppath[h], strerror(-r));
-		pool_drop(cgs, h);
+		rj__cg_pool_drop(cgs, h);
 	}
 	if (cgs->v2 && have(cgs, H_MEM)) {
-		cgs->swap_max = !gwrite(&tmp, H_MEM, "memory.swap.max", "0");
+		cgs->swap_max = !rj__cg_write(&tmp, H_MEM, "memory.swap.max", "0");
 		cgs->kill = !faccessat(cgs->pool[H_MEM], "0/cgroup.kill", F_OK, 0);
-		host->cpu = !gread(&tmp, H_MEM, "cpu.stat", buf, sizeof buf);
+		host->cpu = !rj__cg_read(&tmp, H_MEM, "cpu.stat", buf, sizeof buf);
 	} else if (!cgs->v2) {
 		cgs->memsw = have(cgs, H_MEM) &&
-			     !gwrite(&tmp, H_MEM, "memory.memsw.limit_in_bytes", "-1");
+			     !rj__cg_write(&tmp, H_MEM, "memory.memsw.limit_in_bytes", "-1");
 		cgs->cpu_split = have(cgs, H_CPU) &&
 			!faccessat(cgs->pool[H_CPU], "0/cpuacct.usage_user", F_OK, 0);
 		host->cpu = have(cgs, H_CPU);
@@ -661,12 +523,15 @@ int rj__cgroups_new(struct rj__cgroups **out, struct rj__cg_host *host)
 	cgs->no_pool = np && np[0] == '1';
 	read_lines("/proc/self/mountinfo", mount_line, w);
 	read_lines("/proc/self/cgroup", cgroup_line, w);
-	cgs->v2 = !v2_setup(cgs, &w[H_V2], host->why, sizeof host->why, &seq);
+	char *v2own = own_dir(&w[H_V2]);
+	cgs->v2 = !rj__cg_v2_setup(cgs, v2own, v2own && !strcmp(w[H_V2].own, w[H_V2].root),
+				   host->why, sizeof host->why, &seq);
+	free(v2own);
 	for (int h = 0; h < H_N && !cgs->v2; h++) {
 		char *own = own_dir(&w[h]);
 
 		if (own)
-			pool_make(cgs, h, own, &seq);
+			rj__cg_pool_make(cgs, h, own, &seq);
 		free(own);
 	}
 	probe_all(cgs, host);
@@ -701,28 +566,12 @@ void rj__cgroups_free(struct rj__cgroups *cgs)
 		free(cg);
 	}
 	for (int h = 0; h < H_N; h++)
-		pool_drop(cgs, h);
+		rj__cg_pool_drop(cgs, h);
 	free(cgs->grp);
 	free(cgs);
 }
 
 /* ---- one run ----------------------------------------------------------- */
-
-/* v1 insists on memsw >= limit at every moment, so the order of the two
- * writes depends on the direction: the memory limit goes first, and when
- * the kernel refuses it (it would pass memsw), memsw is raised first. */
-static int v1_set_mem(struct rj__cg *cg, const char *val)
-{
-	int r = gwrite(cg, H_MEM, "memory.limit_in_bytes", val);
-
-	if (!cg->cgs->memsw)
-		return r;
-	if (r == -EINVAL) {
-		r = gwrite(cg, H_MEM, "memory.memsw.limit_in_bytes", val);
-		return r ? r : gwrite(cg, H_MEM, "memory.limit_in_bytes", val);
-	}
-	return r ? r : gwrite(cg, H_MEM, "memory.memsw.limit_in_bytes", val);
-}
 
 /* Writes the limits that differ from those the group already has. */
 static int set_limits(struct rj__cg *cg, uint64_t mem, uint64_t pids)
@@ -735,92 +584,18 @@ static int set_limits(struct rj__cg *cg, uint64_t mem, uint64_t pids)
 		cg->mem_set = UNKNOWN;
 		snprintf(v, sizeof v, mem ? "%llu" : cgs->v2 ? "max" : "-1",
 			 (unsigned long long)mem);
-		if ((r = cgs->v2 ? gwrite(cg, H_MEM, "memory.max", v) :
-			 v1_set_mem(cg, v)))
+		if ((r = cgs->v2 ? rj__cg_write(cg, H_MEM, "memory.max", v) :
+			 rj__cg_v1_set_mem(cg, v)))
 			return r;
 		cg->mem_set = mem;
 	}
 	if (have(cgs, H_PIDS) && pids != cg->pids_set) {
 		cg->pids_set = UNKNOWN;
 		snprintf(v, sizeof v, pids ? "%llu" : "max", (unsigned long long)pids);
-		if (!(r = gwrite(cg, cgs->v2 ? H_MEM : H_PIDS, "pids.max", v)))
+		if (!(r = rj__cg_write(cg, cgs->v2 ? H_MEM : H_PIDS, "pids.max", v)))
 			cg->pids_set = pids;
 	}
 	return r;
-}
-
-/* v1: reset what can be reset, note the rest; a fresh group is all zero.
- * With memsw as low as the limit, a failing charge may be counted in
- * memsw.failcnt rather than failcnt (or, on some kernels, in neither). */
-static int v1_begin(struct rj__cg *cg)
-{
-	struct rj__cgroups *cgs = cg->cgs;
-	char buf[128];
-	int r = 0;
-
-	cg->base_oom = cg->base_user = cg->base_sys = 0;
-	if (cg->fresh)
-		return 0;
-	if (have(cgs, H_MEM) &&
-	    !(r = gwrite(cg, H_MEM, "memory.max_usage_in_bytes", "0")) &&
-	    !(r = gwrite(cg, H_MEM, "memory.failcnt", "0")) &&
-	    !(r = cgs->memsw ? gwrite(cg, H_MEM, "memory.memsw.failcnt", "0") : 0) &&
-	    !(r = gread(cg, H_MEM, "memory.oom_control", buf, sizeof buf)))
-		cg->base_oom = key_u64(buf, "oom_kill");
-	if (!r && have(cgs, H_CPU))
-		r = gwrite(cg, H_CPU, "cpuacct.usage", "0");
-	if (!r && have(cgs, H_CPU) && !cgs->cpu_split &&
-	    !(r = gread(cg, H_CPU, "cpuacct.stat", buf, sizeof buf))) {
-		cg->base_user = key_u64(buf, "user");
-		cg->base_sys = key_u64(buf, "system");
-	}
-	return r;
-}
-
-/* v2: the reset of memory.peak holds for the fd that wrote it only, so that
- * fd stays open until release (see the top of the file). */
-static void v2_peak_open(struct rj__cg *cg)
-{
-	char p[64];
-	int fd;
-
-	snprintf(p, sizeof p, "%u/memory.peak", cg->id);
-	fd = openat(cg->cgs->pool[H_MEM], p, O_RDWR | O_CLOEXEC);
-	cg->peak_ok = fd >= 0 && write(fd, "reset\n", 6) == 6;
-	if (fd < 0)
-		fd = openat(cg->cgs->pool[H_MEM], p, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && !cg->peak_ok) {
-		cg->cgs->peak_noreset = true;
-		cg->peak_ok = cg->fresh;
-	}
-	cg->peakfd = fd;
-}
-
-static int v2_begin(struct rj__cg *cg)
-{
-	char name[16], buf[1024];
-	int r;
-
-	snprintf(name, sizeof name, "%u", cg->id);
-	cg->dirfd = openat(cg->cgs->pool[H_MEM], name,
-			   O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cg->dirfd < 0)
-		return -errno;
-	v2_peak_open(cg);
-	cg->base_oom = cg->base_max = 0;
-	cg->base_user = cg->base_sys = cg->base_total = 0;
-	if (cg->fresh)
-		return 0;
-	if ((r = gread(cg, H_MEM, "memory.events", buf, sizeof buf)))
-		return r;
-	cg->base_oom = key_u64(buf, "oom_kill");
-	cg->base_max = key_u64(buf, "max");
-	if ((r = gread(cg, H_MEM, "cpu.stat", buf, sizeof buf)))
-		return r;
-	cg->base_total = key_u64(buf, "usage_usec");
-	cg->base_user = key_u64(buf, "user_usec");
-	cg->base_sys = key_u64(buf, "system_usec");
-	return 0;
 }
 
 int rj__cg_acquire(struct rj__cgroups *cgs, uint64_t mem_bytes, uint64_t pids,
@@ -843,48 +618,13 @@ int rj__cg_acquire(struct rj__cgroups *cgs, uint64_t mem_bytes, uint64_t pids,
 	}
 	cg->next = NULL;
 	if (!(r = set_limits(cg, mem_bytes, pids)))
-		r = cgs->v2 ? v2_begin(cg) : v1_begin(cg);
+		r = cgs->v2 ? rj__cg_v2_begin(cg) : rj__cg_v1_begin(cg);
 	if (r) {
 		grp_drop(cgs, cg);
 		return r;
 	}
 	*out = cg;
 	return 0;
-}
-
-int rj__cg_v2_fd(const struct rj__cg *cg)
-{
-	return cg && cg->cgs->v2 ? cg->dirfd : -1;
-}
-
-int rj__cg_self_targets(const struct rj__cg *cg, int *dirfds, char (*rel)[32])
-{
-	int n = 0;
-
-	if (cg->cgs->v2)
-		return 0;
-	for (int h = 0; h < H_N && n < RJ__CG_MAX_TARGETS; h++) {
-		if (!have(cg->cgs, h))
-			continue;
-		dirfds[n] = cg->cgs->pool[h];
-		snprintf(rel[n], 32, "%u/cgroup.procs", cg->id);
-		n++;
-	}
-	return n;
-}
-
-int rj__cg_attach(struct rj__cg *cg, pid_t pid)
-{
-	char v[24];
-	int r = 0;
-
-	if (cg->cgs->v2)
-		return 0;
-	snprintf(v, sizeof v, "%d", (int)pid);
-	for (int h = 0; h < H_N && !r; h++)
-		if (have(cg->cgs, h))
-			r = gwrite(cg, h, "cgroup.procs", v);
-	return r;
 }
 
 int rj__cg_cpu_ns(struct rj__cg *cg, uint64_t *ns)
@@ -896,86 +636,16 @@ int rj__cg_cpu_ns(struct rj__cg *cg, uint64_t *ns)
 	if (!have(cg->cgs, H_CPU))
 		return -EOPNOTSUPP;
 	if (!cg->cgs->v2)
-		return gread_u64(cg, H_CPU, "cpuacct.usage", ns);
-	if (!(r = gread(cg, H_MEM, "cpu.stat", buf, sizeof buf)))
-		*ns = delta(key_u64(buf, "usage_usec"), cg->base_total) * 1000;
+		return rj__cg_read_u64(cg, H_CPU, "cpuacct.usage", ns);
+	if (!(r = rj__cg_read(cg, H_MEM, "cpu.stat", buf, sizeof buf)))
+		*ns = delta(rj__cg_key_u64(buf, "usage_usec"), cg->base_total) * 1000;
 	return r;
-}
-
-/* cpuacct.usage is exact, but its user/system split comes from ticks
- * (usage_user and usage_sys, or cpuacct.stat before 4.6): the total is
- * split in their proportion, so that user + system is the exact total. */
-static int v1_cpu(struct rj__cg *cg, struct rj__cg_stats *st)
-{
-	uint64_t u = 0, s = 0, t;
-	char buf[128];
-	int r = gread_u64(cg, H_CPU, "cpuacct.usage", &t);
-
-	if (!r && cg->cgs->cpu_split) {
-		if (!(r = gread_u64(cg, H_CPU, "cpuacct.usage_user", &u)))
-			r = gread_u64(cg, H_CPU, "cpuacct.usage_sys", &s);
-	} else if (!r && !(r = gread(cg, H_CPU, "cpuacct.stat", buf, sizeof buf))) {
-		u = delta(key_u64(buf, "user"), cg->base_user);
-		s = delta(key_u64(buf, "system"), cg->base_sys);
-	}
-	if (r)
-		return r;
-	st->cpu_total_ns = t;
-	st->cpu_user_ns = u + s ? (uint64_t)((double)t * (double)u / (double)(u + s)) : t;
-	st->cpu_sys_ns = t - st->cpu_user_ns;
-	return 0;
-}
-
-static int v1_stats(struct rj__cg *cg, struct rj__cg_stats *st)
-{
-	char buf[128];
-	uint64_t sw = 0;
-	int r = 0;
-
-	if (have(cg->cgs, H_MEM) &&
-	    !(r = gread_u64(cg, H_MEM, "memory.max_usage_in_bytes",
-			    &st->mem_peak_bytes)) &&
-	    !(r = gread_u64(cg, H_MEM, "memory.failcnt", &st->mem_failcnt)) &&
-	    !(r = cg->cgs->memsw ? gread_u64(cg, H_MEM, "memory.memsw.failcnt",
-					     &sw) : 0) &&
-	    !(r = gread(cg, H_MEM, "memory.oom_control", buf, sizeof buf))) {
-		st->mem_failcnt += sw;
-		st->oom_kills = delta(key_u64(buf, "oom_kill"), cg->base_oom);
-	}
-	if (!r && have(cg->cgs, H_CPU))
-		r = v1_cpu(cg, st);
-	return r;
-}
-
-static int v2_stats(struct rj__cg *cg, struct rj__cg_stats *st)
-{
-	char buf[1024];
-	ssize_t got;
-	int r;
-
-	if ((r = gread(cg, H_MEM, "memory.events", buf, sizeof buf)))
-		return r;
-	st->oom_kills = delta(key_u64(buf, "oom_kill"), cg->base_oom);
-	st->mem_failcnt = delta(key_u64(buf, "max"), cg->base_max);
-	if ((r = gread(cg, H_MEM, "cpu.stat", buf, sizeof buf)))
-		return r;
-	st->cpu_total_ns = delta(key_u64(buf, "usage_usec"), cg->base_total) * 1000;
-	st->cpu_user_ns = delta(key_u64(buf, "user_usec"), cg->base_user) * 1000;
-	st->cpu_sys_ns = delta(key_u64(buf, "system_usec"), cg->base_sys) * 1000;
-	if (cg->peak_ok && cg->peakfd >= 0) {
-		/* Reading from offset 0 makes the kernel print the value anew,
-		 * through the fd whose write reset it. */
-		got = pread(cg->peakfd, buf, sizeof buf - 1, 0);
-		buf[got > 0 ? got : 0] = '\0';
-		st->mem_peak_bytes = strtoull(buf, NULL, 10);
-	}
-	return 0;
 }
 
 int rj__cg_stats(struct rj__cg *cg, struct rj__cg_stats *st)
 {
 	memset(st, 0, sizeof *st);
-	return cg->cgs->v2 ? v2_stats(cg, st) : v1_stats(cg, st);
+	return cg->cgs->v2 ? rj__cg_v2_stats(cg, st) : rj__cg_v1_stats(cg, st);
 }
 
 int rj__cg_kill(struct rj__cg *cg)
@@ -983,7 +653,7 @@ int rj__cg_kill(struct rj__cg *cg)
 	int n = 0;
 
 	if (cg->cgs->v2 && cg->cgs->kill)
-		return gwrite(cg, H_MEM, "cgroup.kill", "1");
+		return rj__cg_write(cg, H_MEM, "cgroup.kill", "1");
 	/* A process may fork between the read of cgroup.procs and its SIGKILL,
 	 * so read again until nobody is listed; the passes are bounded, since
 	 * the dying stay listed for a moment and the caller waits anyway. */
@@ -1003,8 +673,8 @@ void rj__cg_release(struct rj__cgroups *cgs, struct rj__cg *cg)
 	cg->fresh = false;
 	if (!grp_drain(cg, &ms))
 		return;   /* still busy: out of the pool, removed at the end */
-	if (have(cgs, H_MEM) && gread_u64(cg, H_MEM, cgs->v2 ? "memory.current" :
-					  "memory.usage_in_bytes", &left))
+	if (have(cgs, H_MEM) && rj__cg_read_u64(cg, H_MEM, cgs->v2 ? "memory.current" :
+						"memory.usage_in_bytes", &left))
 		left = UINT64_MAX;
 	if ((cgs->v2 && cgs->peak_noreset) || left > POOL_SLACK || cgs->no_pool) {
 		grp_drop(cgs, cg);

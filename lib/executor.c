@@ -1,31 +1,34 @@
 /* The io_uring loop: one ring per executor, no thread per sandbox. Per
  * sandbox the ring holds a waitid (or a poll) on its pidfd, a read per
  * output pipe (multishot, with buffers provided to the kernel), stdin
- * writes, a wall deadline and a CPU timer re-armed from measured usage. */
+ * writes, a wall deadline and a CPU timer re-armed from measured usage.
+ *
+ * The life of a slot. rj_spawn takes a slot (slots.c), whose index and
+ * generation make the sandbox's id and the user_data of its ring
+ * operations; spawn.c clones the child; start() puts the child's pipes in
+ * the ring's fixed file table and arms the operations. handle() finds the
+ * slot again from each completion's user_data. Once the child is reaped
+ * and both pipes are at end of file, try_finish() gives back what the
+ * sandbox held and sends the final event. The slot goes back on the free
+ * list (maybe_free) once that event is sent and no operation that points
+ * into the slot is in flight: s->pending counts the waits, reads, writes
+ * and worker notes; timers are not counted, as the kernel copies their
+ * time at submission. Its generation then moves on, so a late completion
+ * (a cancelled timer's, say) or a stale id finds nothing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "executor.h"
 
 #define BGID 0
-
-uint64_t rj__now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct io_uring_sqe *rj__sqe(rj_executor *ex)
 {
@@ -35,16 +38,6 @@ struct io_uring_sqe *rj__sqe(rj_executor *ex)
 		sqe = io_uring_get_sqe(&ex->ring);
 	}
 	return sqe;
-}
-
-static struct rj__sbx *slot_of(rj_executor *ex, uint64_t ud)
-{
-	uint32_t index = (uint32_t)(ud >> 40);
-	uint32_t gen = (uint32_t)(ud >> 8);
-	if (index >= ex->nslots)
-		return NULL;
-	struct rj__sbx *s = ex->slots[index];
-	return s->gen == gen ? s : NULL;
 }
 
 /* ---- arming ring operations -------------------------------------------- */
@@ -142,55 +135,17 @@ static void arm_write(rj_executor *ex, struct rj__sbx *s)
 		len = s->q_len - s->q_off;
 	} else {
 		if (s->in_close)
-			rj__close_stdin_fd(s);
+			rj__slot_close_stdin(s);
 		return;
 	}
 	struct io_uring_sqe *sqe = rj__sqe(ex);
 	if (!sqe)
 		return;
-	/* stdin's write end is never a fixed file: see rj__adopt_fds. */
+	/* stdin's write end is never a fixed file: see rj__slot_fix_files. */
 	io_uring_prep_write(sqe, s->in_fd, data, (unsigned)(len > (1u << 30) ? 1u << 30 : len), 0);
 	io_uring_sqe_set_data64(sqe, rj__ud(s, RJ__OP_IN));
 	s->in_busy = true;
 	s->pending++;
-}
-
-/* ---- fixed files ----------------------------------------------------------
- * A sandbox's pipes (and, on the fallback path, its pidfd) live in the
- * ring's fixed file table, not in our fd table: every clone copies our fd
- * table and every child closes it, so with thousands of sandboxes in flight
- * their fds would make each spawn cost grow with the number running. */
-
-void rj__adopt_fds(rj_executor *ex, struct rj__sbx *s)
-{
-	unsigned base = s->index * RJ__FIXED_PER_SLOT;
-	if (base + RJ__FIXED_PER_SLOT > ex->nfixed)
-		return;
-	/* stdin's write end stays in our own table. The program sees end of
-	 * file only once the kernel lets go of that end, and older kernels
-	 * (6.1 and 6.12 among them; 6.18 does not) let go of a file removed
-	 * from the fixed table only once every fixed-file request in flight
-	 * at that moment has completed, this sandbox's own output reads and
-	 * pidfd poll among them: the program would wait for ever. */
-	int fds[RJ__FIXED_PER_SLOT] = { s->out.fd, s->err.fd, ex->fallback ? s->pidfd : -1 };
-	/* -1 entries also drop what the slot's last sandbox left there. */
-	if (io_uring_register_files_update(&ex->ring, base, fds, RJ__FIXED_PER_SLOT) < 0)
-		return;
-	close(s->out.fd);
-	close(s->err.fd);
-	close(s->pidfd);
-	s->out.fd = (int)base;
-	s->err.fd = (int)base + 1;
-	s->pidfd = ex->fallback ? (int)base + 2 : -1;
-	s->fixed = true;
-}
-
-void rj__close_stdin_fd(struct rj__sbx *s)
-{
-	if (s->in_fd < 0)
-		return;
-	close(s->in_fd);
-	s->in_fd = -1;
 }
 
 /* ---- killing ------------------------------------------------------------ */
@@ -206,18 +161,10 @@ static void kill_sandbox(struct rj__sbx *s, enum rj__kill why)
 
 /* ---- finishing a sandbox ------------------------------------------------- */
 
-static void slot_free(rj_executor *ex, struct rj__sbx *s)
-{
-	s->in_use = false;
-	s->gen++;
-	s->free_next = ex->free_head;
-	ex->free_head = (int)s->index;
-}
-
 static void maybe_free(rj_executor *ex, struct rj__sbx *s)
 {
 	if (s->in_use && s->final_sent && s->pending == 0)
-		slot_free(ex, s);
+		rj__slot_free(ex, s);
 }
 
 static void dispatch(rj_executor *ex, struct rj_event *ev)
@@ -399,7 +346,7 @@ static void on_write(rj_executor *ex, struct rj__sbx *s, int res)
 			return;
 		}
 		/* The reader is gone (EPIPE): nothing more will be read. */
-		rj__close_stdin_fd(s);
+		rj__slot_close_stdin(s);
 		return;
 	}
 	if (s->in_off < s->in_len)
@@ -429,10 +376,10 @@ static void on_cpu_timer(rj_executor *ex, struct rj__sbx *s)
 static void handle(rj_executor *ex, struct io_uring_cqe *cqe)
 {
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
-	enum rj__op op = (enum rj__op)(ud & 0xff);
+	enum rj__op op = rj__ud_op(ud);
 	if (op == RJ__OP_IGNORE)
 		return;
-	struct rj__sbx *s = slot_of(ex, ud);
+	struct rj__sbx *s = rj__ud_slot(ex, ud);
 	if (!s) {
 		/* A stale completion still holds a provided buffer. */
 		if (cqe->flags & IORING_CQE_F_BUFFER)
@@ -538,90 +485,6 @@ int rj_executor_run(rj_executor *ex, int timeout_ms)
 
 /* ---- spawning ------------------------------------------------------------ */
 
-static struct rj__sbx *slot_alloc(rj_executor *ex)
-{
-	if (ex->free_head >= 0) {
-		struct rj__sbx *s = ex->slots[ex->free_head];
-		ex->free_head = s->free_next;
-		return s;
-	}
-	if (ex->nslots >= RJ__MAX_SLOTS)
-		return NULL;
-	if (ex->nslots == ex->slots_cap) {
-		uint32_t cap = ex->slots_cap ? ex->slots_cap * 2 : 64;
-		struct rj__sbx **n = realloc(ex->slots, cap * sizeof *n);
-		if (!n)
-			return NULL;
-		ex->slots = n;
-		ex->slots_cap = cap;
-	}
-	struct rj__sbx *s = calloc(1, sizeof *s);
-	if (!s)
-		return NULL;
-	s->index = ex->nslots;
-	ex->slots[ex->nslots++] = s;
-	return s;
-}
-
-static void slot_reset(struct rj__sbx *s)
-{
-	uint32_t index = s->index, gen = s->gen;
-	memset(s, 0, sizeof *s);
-	s->index = index;
-	s->gen = gen;
-	s->pidfd = s->in_fd = s->out.fd = s->err.fd = s->wd_lock = -1;
-	s->in_use = true;
-}
-
-/* Does the host enforce what the plan asks? Limits the caller gave fail
- * closed unless best effort (CLI.md, "Protections"). */
-static int check_limits(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
-{
-	const struct rj__policy *pol = s->pol;
-	uint8_t *how = s->res.enforced;
-	bool cg = s->cg != NULL;
-	how[RJ_LIMIT_WALL_TIME] = RJ_ENFORCE_TIMER;
-	how[RJ_LIMIT_TIME] = cg && ex->cg.cpu ? RJ_ENFORCE_TIMER : RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_MEM] = cg && ex->cg.mem ? RJ_ENFORCE_CGROUP : RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_PIDS] = cg && ex->cg.pids ? RJ_ENFORCE_CGROUP : RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_OUTPUT] = RJ_ENFORCE_PIPE;
-	how[RJ_LIMIT_FSIZE] = RJ_ENFORCE_RLIMIT;
-	/* A workdir: accounting with a kill, by the workspace worker. */
-	how[RJ_LIMIT_DISK] = pol->workdir ? RJ_ENFORCE_TIMER : RJ_ENFORCE_TMPFS;
-	how[RJ_LIMIT_OPEN_FILES] = RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_STACK] = RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_AS] = (pol->limits_set & (1u << RJ_LIMIT_AS)) ? RJ_ENFORCE_RLIMIT : RJ_ENFORCE_NONE;
-	if (pol->best_effort)
-		return 0;
-	/* RLIMIT_DATA and RLIMIT_CPU act per process, not on the sandbox as
-	 * a whole: a caller's limit needs the cgroup. */
-	if ((pol->limits_set & (1u << RJ_LIMIT_MEM)) && how[RJ_LIMIT_MEM] != RJ_ENFORCE_CGROUP) {
-		rj__fmt(err, errlen, "--mem needs a memory cgroup, and %s", ex->cg.why);
-		return -EOPNOTSUPP;
-	}
-	if ((pol->limits_set & (1u << RJ_LIMIT_TIME)) && how[RJ_LIMIT_TIME] != RJ_ENFORCE_TIMER) {
-		rj__fmt(err, errlen, "--time needs whole-sandbox CPU accounting from a cgroup, and %s", ex->cg.why);
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
-static uint32_t layers(rj_executor *ex, const struct rj__sbx *s)
-{
-	uint32_t l = RJ_LAYER_USER_NS | RJ_LAYER_PID_NS | RJ_LAYER_MOUNT_NS | RJ_LAYER_IPC_NS |
-		     RJ_LAYER_UTS_NS | RJ_LAYER_SECCOMP | RJ_LAYER_CAPS | RJ_LAYER_NO_NEW_PRIVS;
-	/* Every sandbox's network namespace is its own while it runs: made
-	 * at clone, taken from the pool, or made for --net behind pasta. */
-	l |= RJ_LAYER_NET_NS | RJ_LAYER_NET_NS_PRIVATE;
-	if (ex->landlock_abi > 0)
-		l |= RJ_LAYER_LANDLOCK;
-	if (ex->landlock_abi >= 6)
-		l |= RJ_LAYER_LANDLOCK_SCOPE;
-	if (s->cg)
-		l |= RJ_LAYER_CGROUP;
-	return l;
-}
-
 /* A failure found before any child exists still ends as the sandbox's
  * final event, through a NOP on the ring. */
 static int defer_failure(rj_executor *ex, struct rj__sbx *s, int stage, int err, const char *msg)
@@ -637,35 +500,15 @@ static int defer_failure(rj_executor *ex, struct rj__sbx *s, int stage, int err,
 	return 0;
 }
 
+/* The child (spawn.c), then its fds into the ring's fixed file table and
+ * every operation that watches it on the ring. */
 static int start(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
 {
 	const struct rj__policy *pol = s->pol;
 	int r;
-	if (ex->cgs && (ex->cg.mem || ex->cg.pids || ex->cg.cpu)) {
-		r = rj__cg_acquire(ex->cgs, ex->cg.mem ? pol->limits[RJ_LIMIT_MEM] : 0,
-				   ex->cg.pids ? pol->limits[RJ_LIMIT_PIDS] : 0, &s->cg);
-		if (r < 0) {
-			/* The host has cgroups but this one failed: never a
-			 * silent fall back to rlimits. */
-			s->cg = NULL;
-			rj__fmt(err, errlen, "cannot set up the sandbox's cgroup (limits mem %llu, pids %llu): %s",
-				(unsigned long long)pol->limits[RJ_LIMIT_MEM],
-				(unsigned long long)pol->limits[RJ_LIMIT_PIDS], strerror(-r));
-			return -EAGAIN;
-		}
-	}
-	if ((r = check_limits(ex, s, err, errlen)) < 0)
-		return r;
-	if (ex->root) {
-		if ((r = rj__ids_acquire(ex->ids, &s->host_uid)) < 0) {
-			rj__fmt(err, errlen, "no free sandbox id in the configured range (all in use)");
-			return r;
-		}
-		s->has_uid = true;
-	}
-	s->res.hardening = layers(ex, s);
 	if ((r = rj__spawn_child(ex, s, err, errlen)) < 0)
 		return r;
+	rj__slot_fix_files(ex, s);
 	arm_wait(ex, s);
 	arm_read(ex, s, RJ__OP_OUT);
 	arm_read(ex, s, RJ__OP_ERR);
@@ -688,18 +531,14 @@ int rj_spawn(rj_executor *ex, const rj_plan *plan, void *user_data, uint64_t *id
 			rj__fmt(ex->err, sizeof ex->err, "cannot compile the plan: %s", strerror(errno));
 		return -errno;
 	}
-	struct rj__sbx *s = slot_alloc(ex);
+	struct rj__sbx *s = rj__slot_alloc(ex);
 	if (!s) {
 		rj__policy_put(pol);
 		rj__fmt(ex->err, sizeof ex->err, "too many sandboxes at once (at most %u)", RJ__MAX_SLOTS);
 		return -EAGAIN;
 	}
-	slot_reset(s);
 	s->pol = pol;
 	s->user_data = user_data;
-	/* The id names the slot and its generation: unique for the
-	 * executor's life, and found again in O(1). */
-	s->id = ((uint64_t)s->gen + 1) << 16 | s->index;
 	char msg[RJ__ERRLEN] = "";
 	int r = start(ex, s, msg, sizeof msg);
 	if (r == -EOPNOTSUPP || r == -EAGAIN || r == -EBUSY) {
@@ -710,7 +549,7 @@ int rj_spawn(rj_executor *ex, const rj_plan *plan, void *user_data, uint64_t *id
 	if (r < 0) {
 		rj__fmt(ex->err, sizeof ex->err, "%s", msg[0] ? msg : strerror(-r));
 		rj__sandbox_release(ex, s);
-		slot_free(ex, s);
+		rj__slot_free(ex, s);
 		return r;
 	}
 	ex->active++;
@@ -719,18 +558,9 @@ int rj_spawn(rj_executor *ex, const rj_plan *plan, void *user_data, uint64_t *id
 	return 0;
 }
 
-static struct rj__sbx *find(rj_executor *ex, uint64_t id)
-{
-	uint32_t index = (uint32_t)(id & 0xffff);
-	if (index >= ex->nslots)
-		return NULL;
-	struct rj__sbx *s = ex->slots[index];
-	return s->in_use && !s->final_sent && s->id == id ? s : NULL;
-}
-
 int rj_kill(rj_executor *ex, uint64_t id)
 {
-	struct rj__sbx *s = ex ? find(ex, id) : NULL;
+	struct rj__sbx *s = ex ? rj__slot_find(ex, id) : NULL;
 	if (!s)
 		return -ESRCH;
 	kill_sandbox(s, RJ__KILL_USER);
@@ -739,7 +569,7 @@ int rj_kill(rj_executor *ex, uint64_t id)
 
 int rj_write_stdin(rj_executor *ex, uint64_t id, const void *data, size_t len)
 {
-	struct rj__sbx *s = ex ? find(ex, id) : NULL;
+	struct rj__sbx *s = ex ? rj__slot_find(ex, id) : NULL;
 	if (!s)
 		return -ESRCH;
 	if (s->in_fd < 0 || s->in_close)
@@ -766,7 +596,7 @@ int rj_write_stdin(rj_executor *ex, uint64_t id, const void *data, size_t len)
 
 int rj_close_stdin(rj_executor *ex, uint64_t id)
 {
-	struct rj__sbx *s = ex ? find(ex, id) : NULL;
+	struct rj__sbx *s = ex ? rj__slot_find(ex, id) : NULL;
 	if (!s)
 		return -ESRCH;
 	s->in_close = true;

@@ -1,4 +1,5 @@
-/* The executor's private state, shared by executor.c, spawn.c and result.c. */
+/* The executor's private state, shared by executor.c (the loop), slots.c
+ * (the slot table), spawn.c, host.c, net.c, wsworker.c and result.c. */
 #ifndef RJ_EXECUTOR_H
 #define RJ_EXECUTOR_H
 
@@ -14,7 +15,7 @@
 #define RJ__BUF_SIZE (256u * 1024)
 #define RJ__BIG_PIPE (256u * 1024)
 /* Registered (fixed) files per sandbox: stdout, stderr, pidfd (stdin's
- * write end is never one: see rj__adopt_fds). */
+ * write end is never one: see rj__slot_fix_files). */
 #define RJ__FIXED_PER_SLOT 3u
 #define RJ__SMALL_STDIN (64u * 1024)
 /* Opcodes newer than liburing 2.3's headers, prepared by number. */
@@ -138,25 +139,77 @@ struct rj_executor {
 	char err[RJ__ERRLEN];
 };
 
+/* ---- slots (slots.c) --------------------------------------------------------
+ * The one encoding of a sandbox's id and of its ring operations' user_data,
+ * inline because the loop decodes a user_data for every completion. An id
+ * is the slot's generation + 1 above the slot's index (its low 16 bits):
+ * unique for the executor's life, and found again in O(1). A user_data is
+ * the slot's index (bits 40 and up), its generation (bits 8 to 39) and the
+ * op (the low 8 bits): a completion for a slot that has since been reused
+ * carries an old generation, and finds nothing. */
+static inline uint64_t rj__slot_id(const struct rj__sbx *s)
+{
+	return ((uint64_t)s->gen + 1) << 16 | s->index;
+}
+
+static inline uint32_t rj__id_index(uint64_t id)
+{
+	return (uint32_t)(id & 0xffff);
+}
+
 static inline uint64_t rj__ud(const struct rj__sbx *s, enum rj__op op)
 {
 	return ((uint64_t)s->index << 40) | ((uint64_t)s->gen << 8) | (uint64_t)op;
 }
 
+static inline enum rj__op rj__ud_op(uint64_t ud)
+{
+	return (enum rj__op)(ud & 0xff);
+}
+
+/* The slot a completion is about, or NULL when it is stale. */
+static inline struct rj__sbx *rj__ud_slot(const rj_executor *ex, uint64_t ud)
+{
+	uint32_t index = (uint32_t)(ud >> 40);
+	uint32_t gen = (uint32_t)(ud >> 8);
+	if (index >= ex->nslots)
+		return NULL;
+	struct rj__sbx *s = ex->slots[index];
+	return s->gen == gen ? s : NULL;
+}
+
+/* rj_executor_new: the ring's fixed file table; rj_executor_free, after
+ * the ring: every slot. */
+void rj__slots_setup_fixed(rj_executor *ex);
+void rj__slots_free(rj_executor *ex);
+/* A free slot, reset, in use and with its id; NULL when there are
+ * RJ__MAX_SLOTS in use or no memory. */
+struct rj__sbx *rj__slot_alloc(rj_executor *ex);
+/* Back on the free list, under a new generation. */
+void rj__slot_free(rj_executor *ex, struct rj__sbx *s);
+/* The sandbox with this id, while its final event has not been sent. */
+struct rj__sbx *rj__slot_find(rj_executor *ex, uint64_t id);
+/* Move a new sandbox's pipes (and fallback pidfd) into the ring's fixed
+ * file table; where the table has no room they stay ordinary fds. */
+void rj__slot_fix_files(rj_executor *ex, struct rj__sbx *s);
+void rj__slot_close_stdin(struct rj__sbx *s);
+/* Give back what the sandbox held: fds, cgroup, workdir, network, host id,
+ * captures, policy. The slot itself stays taken. */
+void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s);
+
 extern _Thread_local char rj__executor_new_error[RJ__ERRLEN];
 
-uint64_t rj__now_ns(void);
+/* executor.c */
 struct io_uring_sqe *rj__sqe(rj_executor *ex);
 
-/* executor.c: move a new sandbox's fds into the ring's fixed table. */
-void rj__adopt_fds(rj_executor *ex, struct rj__sbx *s);
-void rj__close_stdin_fd(struct rj__sbx *s);
-
-/* spawn.c */
+/* spawn.c: the lifeline, and one spawn. rj__spawn_child takes the
+ * sandbox's cgroup and host id, says how its limits are enforced, and
+ * clones the child: on success s->pid, s->pidfd, s->out.fd, s->err.fd and
+ * (stdin fed by the ring) s->in_fd are set; it never touches the ring.
+ * On failure the caller gives back what was taken (rj__sandbox_release). */
 int rj__lifeline_open(rj_executor *ex);
 void rj__lifeline_close(rj_executor *ex);
 int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen);
-void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s);
 
 /* wsworker.c: the disk accounting and hand-back of a --workdir, off the
  * loop. rj__ws_watch starts it (spawn); rj__ws_fd is the pipe the ring

@@ -51,19 +51,6 @@ static void raise_nofile(void)
 	}
 }
 
-/* The fixed file table holding the sandboxes' pipes; without it (an old
- * kernel), they stay ordinary fds. */
-static void setup_fixed(rj_executor *ex)
-{
-	struct rlimit rl;
-	unsigned n = RJ__MAX_SLOTS * RJ__FIXED_PER_SLOT;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
-		n = (unsigned)rl.rlim_cur;
-	n -= n % RJ__FIXED_PER_SLOT;
-	if (n && io_uring_register_files_sparse(&ex->ring, n) == 0)
-		ex->nfixed = n;
-}
-
 static int setup_buffers(rj_executor *ex)
 {
 	size_t ring_bytes = RJ__BUF_COUNT * sizeof(struct io_uring_buf);
@@ -240,7 +227,7 @@ int rj_executor_new(rj_executor **out, const struct rj_executor_opts *o)
 	if (r == 0)
 		r = setup_host(ex, o);
 	if (r == 0)
-		setup_fixed(ex);
+		rj__slots_setup_fixed(ex);
 	if (r < 0) {
 		/* No executor to ask: rj_executor_error(NULL) tells why. */
 		rj__fmt(rj__executor_new_error, sizeof rj__executor_new_error, "%s",
@@ -282,9 +269,7 @@ int rj_executor_free(rj_executor *ex)
 	/* The ring goes first: it may still point into slots and buffers. */
 	if (ex->ring.ring_fd > 0)
 		io_uring_queue_exit(&ex->ring);
-	for (uint32_t i = 0; i < ex->nslots; i++)
-		free(ex->slots[i]);
-	free(ex->slots);
+	rj__slots_free(ex);
 	free(ex->rearm);
 	if (ex->cgs)
 		rj__cgroups_free(ex->cgs);

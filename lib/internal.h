@@ -251,7 +251,9 @@ struct statx;
 typedef int (*rj__visit_fn)(void *ctx, int dfd, const char *name, const struct statx *sx);
 int rj__walk(int dir_fd, uid_t owner, rj__visit_fn visit, void *ctx, uint64_t *errors);
 
-/* names.c */
+/* util.c: CLOCK_MONOTONIC in nanoseconds; snprintf that never cuts a
+ * UTF-8 character in two. */
+uint64_t rj__now_ns(void);
 int rj__fmt(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

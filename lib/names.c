@@ -3,8 +3,6 @@
  * checked against the enum's count: a value added to the header without a
  * name here fails the build. */
 #include <assert.h>
-#include <stdarg.h>
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -115,27 +113,4 @@ const char *rj_setup_stage_name(int stage)
 const char *rj_version(void)
 {
 	return RJ_VERSION_STRING;
-}
-
-int rj__fmt(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	/* Cut short: never in the middle of a UTF-8 character (messages quote
-	 * paths and names), which a JSON encoder would refuse. */
-	if (len && n >= 0 && (size_t)n >= len) {
-		size_t end = len - 1;
-		size_t start = end;
-		while (start > 0 && ((unsigned char)buf[start - 1] & 0xC0) == 0x80)
-			start--;
-		if (start > 0) {
-			unsigned char lead = (unsigned char)buf[start - 1];
-			size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-			if (end - (start - 1) < need)
-				buf[start - 1] = '\0';
-		}
-	}
-	return n;
 }

@@ -1,5 +1,7 @@
-/* The parent side of one spawn: pipes, the workspace, a cgroup, a host id,
- * clone3 into fresh namespaces, the id maps, and the release afterwards. */
+/* The parent side of one spawn: a cgroup, a host id and what the host
+ * enforces of the plan; pipes, stdin, the workspace, the network; clone3
+ * into fresh namespaces, the id maps. What it takes, slots.c gives back
+ * (rj__sandbox_release); the ring is executor.c's, never touched here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -293,7 +295,8 @@ static void kill_and_reap(struct rj__sbx *s)
 	syscall(SYS_waitid, P_PIDFD, s->pidfd, &si, WEXITED | __WALL, NULL);
 }
 
-/* After clone3: the id maps, the v1 cgroups, then release the child. */
+/* After clone3: the id maps, the v1 cgroups, then release the child; on
+ * failure, kill and reap it, and close its pidfd. */
 static int finish_clone(rj_executor *ex, struct rj__sbx *s, struct rj__shm *shm, char *err, size_t errlen)
 {
 	bool prep = prepared(ex, s->pol);
@@ -305,9 +308,91 @@ static int finish_clone(rj_executor *ex, struct rj__sbx *s, struct rj__shm *shm,
 	if (r < 0) {
 		release_go(shm, 2);
 		kill_and_reap(s);
+		close_fd(&s->pidfd);
 		return r;
 	}
 	release_go(shm, 1);
+	return 0;
+}
+
+/* Does the host enforce what the plan asks? Limits the caller gave fail
+ * closed unless best effort (CLI.md, "Protections"). */
+static int check_limits(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
+{
+	const struct rj__policy *pol = s->pol;
+	uint8_t *how = s->res.enforced;
+	bool cg = s->cg != NULL;
+	how[RJ_LIMIT_WALL_TIME] = RJ_ENFORCE_TIMER;
+	how[RJ_LIMIT_TIME] = cg && ex->cg.cpu ? RJ_ENFORCE_TIMER : RJ_ENFORCE_RLIMIT;
+	how[RJ_LIMIT_MEM] = cg && ex->cg.mem ? RJ_ENFORCE_CGROUP : RJ_ENFORCE_RLIMIT;
+	how[RJ_LIMIT_PIDS] = cg && ex->cg.pids ? RJ_ENFORCE_CGROUP : RJ_ENFORCE_RLIMIT;
+	how[RJ_LIMIT_OUTPUT] = RJ_ENFORCE_PIPE;
+	how[RJ_LIMIT_FSIZE] = RJ_ENFORCE_RLIMIT;
+	/* A workdir: accounting with a kill, by the workspace worker. */
+	how[RJ_LIMIT_DISK] = pol->workdir ? RJ_ENFORCE_TIMER : RJ_ENFORCE_TMPFS;
+	how[RJ_LIMIT_OPEN_FILES] = RJ_ENFORCE_RLIMIT;
+	how[RJ_LIMIT_STACK] = RJ_ENFORCE_RLIMIT;
+	how[RJ_LIMIT_AS] = (pol->limits_set & (1u << RJ_LIMIT_AS)) ? RJ_ENFORCE_RLIMIT : RJ_ENFORCE_NONE;
+	if (pol->best_effort)
+		return 0;
+	/* RLIMIT_DATA and RLIMIT_CPU act per process, not on the sandbox as
+	 * a whole: a caller's limit needs the cgroup. */
+	if ((pol->limits_set & (1u << RJ_LIMIT_MEM)) && how[RJ_LIMIT_MEM] != RJ_ENFORCE_CGROUP) {
+		rj__fmt(err, errlen, "--mem needs a memory cgroup, and %s", ex->cg.why);
+		return -EOPNOTSUPP;
+	}
+	if ((pol->limits_set & (1u << RJ_LIMIT_TIME)) && how[RJ_LIMIT_TIME] != RJ_ENFORCE_TIMER) {
+		rj__fmt(err, errlen, "--time needs whole-sandbox CPU accounting from a cgroup, and %s", ex->cg.why);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static uint32_t layers(rj_executor *ex, const struct rj__sbx *s)
+{
+	uint32_t l = RJ_LAYER_USER_NS | RJ_LAYER_PID_NS | RJ_LAYER_MOUNT_NS | RJ_LAYER_IPC_NS |
+		     RJ_LAYER_UTS_NS | RJ_LAYER_SECCOMP | RJ_LAYER_CAPS | RJ_LAYER_NO_NEW_PRIVS;
+	/* Every sandbox's network namespace is its own while it runs: made
+	 * at clone, taken from the pool, or made for --net behind pasta. */
+	l |= RJ_LAYER_NET_NS | RJ_LAYER_NET_NS_PRIVATE;
+	if (ex->landlock_abi > 0)
+		l |= RJ_LAYER_LANDLOCK;
+	if (ex->landlock_abi >= 6)
+		l |= RJ_LAYER_LANDLOCK_SCOPE;
+	if (s->cg)
+		l |= RJ_LAYER_CGROUP;
+	return l;
+}
+
+/* Before the clone: the sandbox's cgroup and host id, and what the host
+ * enforces of the plan's limits. */
+static int claim(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
+{
+	const struct rj__policy *pol = s->pol;
+	int r;
+	if (ex->cgs && (ex->cg.mem || ex->cg.pids || ex->cg.cpu)) {
+		r = rj__cg_acquire(ex->cgs, ex->cg.mem ? pol->limits[RJ_LIMIT_MEM] : 0,
+				   ex->cg.pids ? pol->limits[RJ_LIMIT_PIDS] : 0, &s->cg);
+		if (r < 0) {
+			/* The host has cgroups but this one failed: never a
+			 * silent fall back to rlimits. */
+			s->cg = NULL;
+			rj__fmt(err, errlen, "cannot set up the sandbox's cgroup (limits mem %llu, pids %llu): %s",
+				(unsigned long long)pol->limits[RJ_LIMIT_MEM],
+				(unsigned long long)pol->limits[RJ_LIMIT_PIDS], strerror(-r));
+			return -EAGAIN;
+		}
+	}
+	if ((r = check_limits(ex, s, err, errlen)) < 0)
+		return r;
+	if (ex->root) {
+		if ((r = rj__ids_acquire(ex->ids, &s->host_uid)) < 0) {
+			rj__fmt(err, errlen, "no free sandbox id in the configured range (all in use)");
+			return r;
+		}
+		s->has_uid = true;
+	}
+	s->res.hardening = layers(ex, s);
 	return 0;
 }
 
@@ -318,6 +403,8 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 	int in_child = -1, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, wd_fd = -1, net_fd = -1;
 	bool net_private = false;
 	int r;
+	if ((r = claim(ex, s, err, errlen)) < 0)
+		return r;
 	if (pol->nmounts > MAX_MOUNTS) {
 		rj__fmt(err, errlen, "at most %d mounts per sandbox", MAX_MOUNTS);
 		return -E2BIG;
@@ -367,25 +454,15 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 	}
 	s->pid = pid;
 	r = finish_clone(ex, s, shm, err, errlen);
-	if (r < 0) {
-		close(s->pidfd);
-		s->pidfd = -1;
-	}
 out:
-	if (in_child >= 0)
-		close(in_child);
-	if (wd_fd >= 0)
-		close(wd_fd);
+	close_fd(&in_child);
+	close_fd(&wd_fd);
 	close_fd(&net_fd);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (errp[1] >= 0)
-		close(errp[1]);
+	close_fd(&out[1]);
+	close_fd(&errp[1]);
 	if (r < 0) {
-		if (out[0] >= 0)
-			close(out[0]);
-		if (errp[0] >= 0)
-			close(errp[0]);
+		close_fd(&out[0]);
+		close_fd(&errp[0]);
 		return r;
 	}
 	s->out.fd = out[0];
@@ -394,52 +471,5 @@ out:
 	 * and completions for a program that writes a lot. */
 	if (ex->root)
 		fcntl(out[0], F_SETPIPE_SZ, RJ__BIG_PIPE);
-	rj__adopt_fds(ex, s);
 	return 0;
-}
-
-/* Give back what one sandbox held; the caller has reaped it. */
-void rj__sandbox_release(rj_executor *ex, struct rj__sbx *s)
-{
-	rj__close_stdin_fd(s);
-	/* Fixed files stay in the ring's table until the slot is reused. */
-	if (!s->fixed) {
-		if (s->pidfd >= 0)
-			close(s->pidfd);
-		if (s->out.fd >= 0)
-			close(s->out.fd);
-		if (s->err.fd >= 0)
-			close(s->err.fd);
-	}
-	s->pidfd = s->out.fd = s->err.fd = -1;
-	if (s->cg)
-		rj__cg_release(ex->cgs, s->cg);
-	s->cg = NULL;
-	/* Handed back by the workspace worker, or (a sandbox that never ran,
-	 * or an executor shutting down) here. */
-	rj__ws_drop(ex, s);
-	s->ws_handed = false;
-	if (s->wd_lock >= 0) {
-		struct rj__handback hb = {
-			.box_uid = ex->root ? s->host_uid : (uid_t)-1,
-			.uid = s->wd_uid, .gid = s->wd_gid, .chowned_root = s->wd_prepared,
-		};
-		struct rj__handback_stats hs;
-		rj__workdir_hand_back(s->wd_lock, &hb, &hs);
-		close(s->wd_lock);
-	}
-	s->wd_lock = -1;
-	s->wd_prepared = false;
-	rj__net_release(s);
-	if (s->has_uid)
-		rj__ids_release(ex->ids, s->host_uid);
-	s->has_uid = false;
-	free(s->out.cap);
-	free(s->err.cap);
-	s->out.cap = s->err.cap = NULL;
-	free(s->queue);
-	s->queue = NULL;
-	if (s->pol)
-		rj__policy_put(s->pol);
-	s->pol = NULL;
 }
