@@ -338,11 +338,11 @@ static int check_limits(rj_executor *ex, struct rj__sbx *s, char *err, size_t er
 	/* RLIMIT_DATA and RLIMIT_CPU act per process, not on the sandbox as
 	 * a whole: a caller's limit needs the cgroup. */
 	if ((pol->limits_set & (1u << RJ_LIMIT_MEM)) && how[RJ_LIMIT_MEM] != RJ_ENFORCE_CGROUP) {
-		rj__fmt(err, errlen, "--mem needs a memory cgroup, and %s", ex->cg.why);
+		rj__fmt(err, errlen, "limit 'mem' (RJ_LIMIT_MEM) needs a memory cgroup, and %s", ex->cg.why);
 		return -EOPNOTSUPP;
 	}
 	if ((pol->limits_set & (1u << RJ_LIMIT_TIME)) && how[RJ_LIMIT_TIME] != RJ_ENFORCE_TIMER) {
-		rj__fmt(err, errlen, "--time needs whole-sandbox CPU accounting from a cgroup, and %s", ex->cg.why);
+		rj__fmt(err, errlen, "limit 'time' (RJ_LIMIT_TIME) needs whole-sandbox CPU accounting from a cgroup, and %s", ex->cg.why);
 		return -EOPNOTSUPP;
 	}
 	return 0;
