@@ -21,21 +21,6 @@
 
 #include "util.h"
 
-static unsigned long long calibrate(double target_ms)
-{
-	const unsigned long long probe = 100000000ull;
-	char n[32];
-	snprintf(n, sizeof n, "%llu", probe);
-	char *argv[] = { (char *)prog_path("burn"), n, NULL };
-	struct run runs[3];
-	double cpu[3];
-	spawn_pool(argv, 3, 1, runs);
-	for (int i = 0; i < 3; i++)
-		cpu[i] = runs[i].cpu_ms;
-	double m = median_of(cpu, 3);
-	return (unsigned long long)((double)probe * target_ms / (m > 0.01 ? m : 0.01));
-}
-
 int main(int argc, char **argv)
 {
 	unsigned rounds = 5;
@@ -57,14 +42,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cpu: bad -r (1-64) or --ms\n");
 		return 2;
 	}
-	unsigned long long iters = calibrate(target_ms);
+	unsigned long long iters = burn_iterations(target_ms, 100000000ull);
 	char its[32];
 	snprintf(its, sizeof its, "%llu", iters);
 	char *base_argv[] = { (char *)prog_path("burn"), its, NULL };
-	const char *box_argv[] = { "./burn", its, NULL };
-	rj_plan *plan = plan_or_die(box_argv);
-	check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn")), plan, "add burn");
-	check_or_die(rj_plan_set_limit(plan, RJ_LIMIT_WALL_TIME, 60000000), plan, "wall limit");
+	rj_plan *plan = burn_plan(its, 60000000);
 	struct rj_pool pool;
 	if (rj_pool_new(&pool, 1, 0) < 0)
 		return 1;

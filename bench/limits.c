@@ -44,25 +44,6 @@ extern char **environ;
 
 static bool json;
 
-/* ---- calibration ------------------------------------------------------------ */
-
-/* Iterations of progs/burn that take about target_ms of CPU here, from
- * the median of three unsandboxed runs of a smaller count. */
-static unsigned long long calibrate(double target_ms)
-{
-	const unsigned long long probe = 50000000ull;
-	char n[32];
-	snprintf(n, sizeof n, "%llu", probe);
-	char *argv[] = { (char *)prog_path("burn"), n, NULL };
-	struct run runs[3];
-	double cpu[3];
-	spawn_pool(argv, 3, 1, runs);
-	for (int i = 0; i < 3; i++)
-		cpu[i] = runs[i].cpu_ms;
-	double m = median_of(cpu, 3);
-	return (unsigned long long)((double)probe * target_ms / (m > 0.01 ? m : 0.01));
-}
-
 /* ---- repeatability ---------------------------------------------------------- */
 
 static void print_summary_json(const char *name, struct summary s)
@@ -79,14 +60,11 @@ static void print_summary_row(const char *who, const char *what, struct summary 
 
 static void part_repeat(struct rj_pool *pool, unsigned n, double target_ms)
 {
-	unsigned long long iters = calibrate(target_ms);
+	unsigned long long iters = burn_iterations(target_ms, 50000000ull);
 	char its[32];
 	snprintf(its, sizeof its, "%llu", iters);
 	char *base_argv[] = { (char *)prog_path("burn"), its, NULL };
-	const char *box_argv[] = { "./burn", its, NULL };
-	rj_plan *plan = plan_or_die(box_argv);
-	check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn")), plan, "add burn");
-	check_or_die(rj_plan_set_limit(plan, RJ_LIMIT_WALL_TIME, 30000000), plan, "wall limit");
+	rj_plan *plan = burn_plan(its, 30000000);
 	double *bc = calloc(n, sizeof *bc), *bw = calloc(n, sizeof *bw);
 	double *sc = calloc(n, sizeof *sc), *sw = calloc(n, sizeof *sw);
 	unsigned bad_b = 0, bad_s = 0;
@@ -214,9 +192,8 @@ struct kill_fig {
 
 static struct kill_fig kill_figures(double *over, unsigned n, unsigned bad)
 {
-	struct kill_fig f = { percentile(over, n, 0.5), percentile(over, n, 0.99), 0, bad };
-	f.max = over[n - 1];
-	return f;
+	struct tail t = tail_of(over, n);
+	return (struct kill_fig){ t.p50, t.p99, t.max, bad };
 }
 
 static void kill_report(const char *what, unsigned n, struct kill_fig b, struct kill_fig s)
@@ -295,7 +272,8 @@ static struct rate rate_of(struct run *runs, unsigned n, double secs, double cpu
 	double *lat = malloc(n * sizeof *lat);
 	for (unsigned i = 0; i < n; i++)
 		lat[i] = runs[i].lat_ms * 1e3;
-	struct rate r = { n / secs, percentile(lat, n, 0.5), percentile(lat, n, 0.99), cpu_s * 1e6 / n, bad };
+	struct tail t = tail_of(lat, n);
+	struct rate r = { n / secs, t.p50, t.p99, cpu_s * 1e6 / n, bad };
 	free(lat);
 	return r;
 }
@@ -312,19 +290,12 @@ static struct rate one_rj_round(struct rj_pool *p, const rj_plan *plan, unsigned
 
 static struct rate median_rate(const struct rate *r, unsigned k)
 {
-	double v[4][64];
-	struct rate m = { 0 };
-	for (unsigned i = 0; i < k; i++) {
-		v[0][i] = r[i].rate;
-		v[1][i] = r[i].p50_us;
-		v[2][i] = r[i].p99_us;
-		v[3][i] = r[i].cpu_us;
+	struct rate m = {
+		MEDIAN_OF(r, k, struct rate, rate), MEDIAN_OF(r, k, struct rate, p50_us),
+		MEDIAN_OF(r, k, struct rate, p99_us), MEDIAN_OF(r, k, struct rate, cpu_us), 0
+	};
+	for (unsigned i = 0; i < k; i++)
 		m.bad += r[i].bad;
-	}
-	m.rate = median_of(v[0], k);
-	m.p50_us = median_of(v[1], k);
-	m.p99_us = median_of(v[2], k);
-	m.cpu_us = median_of(v[3], k);
 	return m;
 }
 

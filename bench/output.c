@@ -187,10 +187,7 @@ static struct xfer run_rj(rj_executor *ex, struct ctx *c, const rj_plan *plan, u
 
 static double med(const struct xfer *x, unsigned k, size_t off)
 {
-	double v[64];
-	for (unsigned i = 0; i < k; i++)
-		v[i] = *(const double *)((const char *)&x[i] + off);
-	return median_of(v, k);
+	return median_at(x, k, sizeof *x, off);
 }
 
 static void report(const char *what, uint64_t bytes, unsigned k, const struct xfer *b, const struct xfer *s)

@@ -340,18 +340,12 @@ static double small_cpu(runner run, unsigned n, unsigned k, unsigned *bad)
 	return median_of(v, k);
 }
 
-#define MED(field)                                     \
-	do {                                           \
-		for (unsigned i = 0; i < k; i++)       \
-			v[i] = (double)r[i].field;     \
-		m.field = median_of(v, k);             \
-	} while (0)
+#define MED(field) (m.field = MEDIAN_OF(r, k, struct round, field))
 
 /* Figure by figure, the median of k rounds; counts and errors from all. */
 static struct round median_round(const struct round *r, unsigned k)
 {
 	struct round m = r[0];
-	double v[64] = { 0 };
 	double fds[64], ring[64];
 	MED(spawn_s);
 	MED(total_s);

@@ -145,6 +145,24 @@ struct summary summarize(const double *v, unsigned n)
 	return s;
 }
 
+double median_at(const void *items, unsigned k, size_t size, size_t off)
+{
+	double *v = malloc((k ? k : 1) * sizeof *v);
+	for (unsigned i = 0; i < k; i++)
+		memcpy(&v[i], (const char *)items + i * size + off, sizeof v[i]);
+	double m = median_of(v, k);
+	free(v);
+	return m;
+}
+
+struct tail tail_of(double *v, unsigned n)
+{
+	struct tail t = { percentile(v, n, 0.5), percentile(v, n, 0.99), NAN };
+	if (n)
+		t.max = v[n - 1];
+	return t;
+}
+
 /* ---- the baseline pool ------------------------------------------------------- */
 
 unsigned spawn_pool(char *const argv[], unsigned n, unsigned conc, struct run *runs)
@@ -206,6 +224,29 @@ unsigned spawn_pool(char *const argv[], unsigned n, unsigned conc, struct run *r
 	free(which);
 	free(t0);
 	return bad;
+}
+
+unsigned long long burn_iterations(double target_ms, unsigned long long probe)
+{
+	char n[32];
+	snprintf(n, sizeof n, "%llu", probe);
+	char *argv[] = { (char *)prog_path("burn"), n, NULL };
+	struct run runs[3];
+	double cpu[3];
+	spawn_pool(argv, 3, 1, runs);
+	for (int i = 0; i < 3; i++)
+		cpu[i] = runs[i].cpu_ms;
+	double m = median_of(cpu, 3);
+	return (unsigned long long)((double)probe * target_ms / (m > 0.01 ? m : 0.01));
+}
+
+rj_plan *burn_plan(const char *iterations, uint64_t wall_us)
+{
+	const char *argv[] = { "./burn", iterations, NULL };
+	rj_plan *plan = plan_or_die(argv);
+	check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn")), plan, "add burn");
+	check_or_die(rj_plan_set_limit(plan, RJ_LIMIT_WALL_TIME, wall_us), plan, "wall limit");
+	return plan;
 }
 
 /* ---- the ringjail pool --------------------------------------------------------- */

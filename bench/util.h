@@ -45,6 +45,18 @@ double percentile(double *v, unsigned n, double p);
 /* The median of v, which is left as it was. */
 double median_of(const double *v, unsigned n);
 struct summary summarize(const double *v, unsigned n);
+/* The median of the double at offset off in each of k items of size
+ * bytes (one figure of k rounds); MEDIAN_OF names the figure. */
+double median_at(const void *items, unsigned k, size_t size, size_t off);
+#define MEDIAN_OF(items, k, type, field) \
+	median_at((items), (k), sizeof(type), offsetof(type, field))
+
+/* The tail of a distribution: nearest-rank p50 and p99, and the max. */
+struct tail {
+	double p50, p99, max;
+};
+/* Sorts v in place. */
+struct tail tail_of(double *v, unsigned n);
 
 /* ---- one run's outcome, the same for both pools ---------------------------- */
 
@@ -62,6 +74,12 @@ struct run {
 /* Runs argv n times, conc at a time, stdout and stderr to /dev/null;
  * fills runs[0..n). Returns how many could not be spawned or did not exit 0. */
 unsigned spawn_pool(char *const argv[], unsigned n, unsigned conc, struct run *runs);
+/* Iterations of progs/burn that take about target_ms of CPU here, from
+ * the median of three unsandboxed runs of probe iterations. */
+unsigned long long burn_iterations(double target_ms, unsigned long long probe);
+/* A plan running progs/burn ITERATIONS (copied into /box) under a wall
+ * limit of wall_us; exits the program when the library refuses it. */
+rj_plan *burn_plan(const char *iterations, uint64_t wall_us);
 
 /* ---- ringjail: the same pool on one executor ------------------------------- */
 

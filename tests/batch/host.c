@@ -1,60 +1,15 @@
 /* Helpers of the batch suite (util.h): what a batch may leave on the host,
- * looked at from outside: processes in /proc, cgroups under /sys/fs/cgroup. */
+ * looked at from outside: cgroups under /sys/fs/cgroup (its processes in
+ * /proc: tests/common/host.c). */
 #include <dirent.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util.h"
 
-/* ---- the host ------------------------------------------------------------ */
-
-static bool is_pid_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
-int host_count_arg(const char *arg)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int count = 0, self = getpid();
-	static char buf[65536];
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d))) {
-		char path[300];
-		ssize_t n;
-		int fd;
-
-		if (!is_pid_name(e->d_name) || atoi(e->d_name) == self)
-			continue;
-		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		for (char *a = buf; a < buf + n; a += strlen(a) + 1)
-			if (!strcmp(a, arg)) {
-				count++;
-				break;
-			}
-	}
-	closedir(d);
-	return count;
-}
+/* ---- cgroup pools --------------------------------------------------------- */
 
 static void list_pools(FILE *f, const char *dir)
 {

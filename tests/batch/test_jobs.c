@@ -69,7 +69,7 @@ Test(batch, mixed_verdicts_get_exact_statuses_and_output, .timeout = 120)
 		double wall = json_number_value(json_object_get(o, "wall_ms"));
 		expect_status(o, "wall_time_limit");
 		/* CLI.md's tolerance: between the limit and the limit + 100 ms
-		 * (the 100 ms scaled on a slow host: tests/slowhost.h). */
+		 * (the 100 ms scaled on a slow host: tests/common/slowhost.h). */
 		cr_expect(wall >= 200.0 && wall <= 200.0 + scaled_ms(100), "wt%d: wall_ms %.1f", i, wall);
 		cr_expect(json_is_null(json_object_get(o, "exit_code")));
 	}

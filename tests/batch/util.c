@@ -154,10 +154,7 @@ void write_jobs(const char *path, const char *const *lines)
 
 double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return now_ms() / 1e3;
 }
 
 static void buf_add(struct buf *b, const char *p, size_t n)

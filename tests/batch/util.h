@@ -12,6 +12,9 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
+/* What every suite shares: the host's processes (host_count_arg), clocks. */
+#include "host.h"
+
 #ifndef RJ_CLI
 #error "RJ_CLI must name the built ringjail CLI (examples/meson.build)"
 #endif
@@ -125,8 +128,6 @@ void write_jobs(const char *path, const char *const *lines);
 
 /* ---- the host ----------------------------------------------------------- */
 
-/* Processes (other than ours) with an argv element equal to arg. */
-int host_count_arg(const char *arg);
 /* The names "ringjail-*" in the cgroup folders where ringjail may make its
  * pools (our own groups and their parents, in every hierarchy), as
  * "\nDIR/NAME\n" entries. The caller frees. */

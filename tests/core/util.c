@@ -1,43 +1,17 @@
-#include <dirent.h>
+/* The core suite's collector (util.h). */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "util.h"
-
-double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-const char *prog_path(const char *name)
-{
-	static char buf[4096];
-	snprintf(buf, sizeof buf, "%s/%s", RJ_CORE_PROGS, name);
-	cr_assert(access(buf, X_OK) == 0, "helper program %s is missing: %s", buf, strerror(errno));
-	return buf;
-}
 
 rj_plan *mkplan(const char *const *argv)
 {
 	rj_plan *p = rj_plan_new(argv);
 	cr_assert_not_null(p, "rj_plan_new(%s): %s", argv[0], strerror(errno));
 	return p;
-}
-
-void set_limit(rj_plan *p, enum rj_limit l, uint64_t v)
-{
-	int r = rj_plan_set_limit(p, l, v);
-	cr_assert_eq(r, 0, "rj_plan_set_limit(%s, %llu) = %d: %s", rj_limit_name(l),
-		     (unsigned long long)v, r, rj_plan_error(p));
 }
 
 static void append(char **buf, size_t *len, size_t keep, const void *data, size_t n)
@@ -211,57 +185,4 @@ struct rec run1(const rj_plan *plan, unsigned flags, int limit_ms)
 	c.recs[0].out = c.recs[0].err = NULL;
 	col_free(&c);
 	return r;
-}
-
-int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	cr_assert_not_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own fd */
-}
-
-int count_procs(const char *const *argv)
-{
-	char want[4096];
-	size_t wlen = 0;
-	for (size_t i = 0; argv[i]; i++) {
-		size_t l = strlen(argv[i]) + 1;
-		cr_assert_lt(wlen + l, sizeof want);
-		memcpy(want + wlen, argv[i], l);
-		wlen += l;
-	}
-	DIR *d = opendir("/proc");
-	cr_assert_not_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		char path[300], buf[4096];
-		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t got = read(fd, buf, sizeof buf);
-		close(fd);
-		if (got == (ssize_t)wlen && !memcmp(buf, want, wlen))
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
-bool has_line(const char *text, const char *line)
-{
-	size_t l = strlen(line);
-	for (const char *at = text; (at = strstr(at, line)); at++)
-		if ((at == text || at[-1] == '\n') && (at[l] == '\n' || at[l] == '\0'))
-			return true;
-	return false;
 }

@@ -1,6 +1,8 @@
-/* Shared helpers of the core suite: run plans on an executor and keep, per
+/* Helpers of the core suite: run plans on an executor and keep, per
  * spawned id, what its events said and when they arrived. Every helper
- * fails the current Criterion test itself, so the tests stay short. */
+ * fails the current Criterion test itself, so the tests stay short. What
+ * the suites share (clocks, the host's processes, helper programs' paths)
+ * is in tests/common. */
 #ifndef RJ_TEST_UTIL_H
 #define RJ_TEST_UTIL_H
 
@@ -9,6 +11,9 @@
 #include <stdint.h>
 
 #include "ringjail.h"
+
+#include "host.h"
+#include "runs.h"
 
 struct col;
 
@@ -46,13 +51,9 @@ struct col {
 	rj_executor *ex;
 };
 
-double now_ms(void);
-const char *prog_path(const char *name);
-
 /* A plan for argv; fails the test when it cannot be made. */
 rj_plan *mkplan(const char *const *argv);
 #define PLAN(...) mkplan((const char *const[]){ __VA_ARGS__, NULL })
-void set_limit(rj_plan *p, enum rj_limit l, uint64_t v);
 
 /* A collector (keep bytes per stream) and its executor; flags as in
  * rj_executor_opts. */
@@ -73,13 +74,5 @@ void col_check_invariants(const struct col *c);
  * (its output buffers belong to the caller: rec_free). */
 struct rec run1(const rj_plan *plan, unsigned flags, int limit_ms);
 void rec_free(struct rec *r);
-
-/* Whether text holds line as a whole line. */
-bool has_line(const char *text, const char *line);
-
-/* Open file descriptors of this process. */
-int count_fds(void);
-/* Host processes whose argv is exactly argv (NULL-terminated). */
-int count_procs(const char *const *argv);
 
 #endif

@@ -1,4 +1,5 @@
-/* Assertions shared by the hostile suite's test files. */
+/* Assertions shared by the hostile suite's test files, beside the helpers
+ * of every suite (tests/common: EXPECT_STATUS is in runs.h). */
 #ifndef HOSTILE_CHECKS_H
 #define HOSTILE_CHECKS_H
 
@@ -6,12 +7,8 @@
 
 #include <criterion/criterion.h>
 
-#include "util.h"
-
-#define EXPECT_STATUS(o, st)                                                  \
-	cr_expect_eq((o)->res.status, (st), "status %s, expected %s (%s)",    \
-		     rj_status_name((o)->res.status), rj_status_name(st),     \
-		     (o)->res.message)
+#include "host.h"
+#include "runs.h"
 
 /* What the program said it saw. */
 #define EXPECT_OUT(o, needle)                                                 \

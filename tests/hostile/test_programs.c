@@ -163,7 +163,7 @@ Test(hostile, java_source_runs, .timeout = 300)
 	const char *argv[] = { "/usr/bin/java", "Hello.java", NULL };
 	rj_plan *p = cmd_plan(argv);
 	cr_assert_eq(rj_plan_add_file(p, "Hello.java", src, sizeof src - 1, 0644), 0);
-	/* 20 s here; scaled on a slow host (tests/slowhost.h), where the
+	/* 20 s here; scaled on a slow host (tests/common/slowhost.h), where the
 	 * JVM and javac took more than 20 s of CPU. */
 	cr_assert_eq(rj_plan_set_limit(p, RJ_LIMIT_WALL_TIME, scaled_us(20000000)), 0);
 	struct outcome o;

@@ -229,18 +229,10 @@ static struct census take_census(const char *dir)
 static rj_plan *ws_plan(const char *dir, ...) __attribute__((sentinel));
 static rj_plan *ws_plan(const char *dir, ...)
 {
-	const char *argv[16] = { "./wsprog" };
-	size_t n = 1;
 	va_list ap;
 	va_start(ap, dir);
-	const char *a;
-	while ((a = va_arg(ap, const char *)) && n < 15)
-		argv[n++] = a;
+	rj_plan *p = prog_planv("wsprog", ap);
 	va_end(ap);
-	rj_plan *p = cmd_plan(argv);
-	char host[512];
-	snprintf(host, sizeof host, "%s/wsprog", PROGS_DIR);
-	cr_assert_eq(rj_plan_add_host_file(p, "wsprog", host), 0, "%s", rj_plan_error(p));
 	cr_assert_eq(rj_plan_set_workdir(p, dir), 0, "%s", rj_plan_error(p));
 	return p;
 }

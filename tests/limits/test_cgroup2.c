@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "slowhost.h"
-#include "util.h"
+#include "checks.h"
 
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
@@ -137,7 +137,7 @@ Test(limits, cgroup2_memory_limit_calls_the_oom_killer, .timeout = 60)
 	rj_plan *p = prog_plan("touch", "512", NULL);
 	set_limit(p, RJ_LIMIT_MEM, 128 * MIB);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_MEMORY_LIMIT);
 	cr_expect(o.res.oom_killed);
 	outcome_free(&o);

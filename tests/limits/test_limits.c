@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "slowhost.h"
-#include "util.h"
+#include "checks.h"
 
 /* The limits below are the caller's: without a cgroup they are a
  * setup_error by design (the rootless binary tests that), so here they
@@ -31,7 +31,7 @@ Test(limits, cpu_limit_stops_one_thread, .timeout = 60)
 	set_limit(p, RJ_LIMIT_TIME, SEC / 2);
 	set_limit(p, RJ_LIMIT_WALL_TIME, 5 * SEC);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_TIME_LIMIT);
 	cr_expect_eq(o.final, RJ_EVENT_TIMEOUT, "final event %d, expected TIMEOUT", o.final);
 	cr_expect_eq(o.res.signal, SIGKILL, "signal %d", o.res.signal);
@@ -51,7 +51,7 @@ Test(limits, cpu_limit_counts_every_thread, .timeout = 60)
 	set_limit(p, RJ_LIMIT_TIME, SEC);
 	set_limit(p, RJ_LIMIT_WALL_TIME, 5 * SEC);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_TIME_LIMIT);
 	cr_expect_eq(o.final, RJ_EVENT_TIMEOUT, "final event %d, expected TIMEOUT", o.final);
 	EXPECT_RANGE("cpu_ms", o.res.cpu_ms, 1000, 1100);
@@ -71,7 +71,7 @@ Test(limits, wall_limit_stops_a_sleeper, .timeout = 60)
 	 * /bin/sleep alone costs more than 0.4 s of CPU). */
 	set_limit(p, RJ_LIMIT_TIME, 2 * SEC);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_WALL_TIME_LIMIT);
 	cr_expect_eq(o.final, RJ_EVENT_TIMEOUT, "final event %d, expected TIMEOUT", o.final);
 	EXPECT_RANGE("wall_ms", o.res.wall_ms, 400, 400 + scaled_ms(100));
@@ -88,7 +88,7 @@ Test(limits, memory_limit_calls_the_oom_killer, .timeout = 60)
 	rj_plan *p = prog_plan("touch", "512", NULL);
 	set_limit(p, RJ_LIMIT_MEM, 128 * MIB);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_MEMORY_LIMIT);
 	cr_expect(o.res.oom_killed, "oom_killed false under a cgroup memory limit");
 	cr_expect_eq(o.final, RJ_EVENT_COMPLETED, "final event %d", o.final);
@@ -105,7 +105,7 @@ Test(limits, memory_peak_is_what_was_touched, .timeout = 60)
 	rj_plan *p = prog_plan("touch", "200", "100", NULL);
 	set_limit(p, RJ_LIMIT_MEM, 512 * MIB);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OK);
 	cr_expect(!o.res.oom_killed);
 	cr_expect_str_eq(o.out, "touched 200 MiB\n");
@@ -175,7 +175,7 @@ Test(limits, fsize_limit_is_an_output_limit, .timeout = 60)
 	rj_plan *p = prog_plan("bigfile", "8", NULL);
 	set_limit(p, RJ_LIMIT_FSIZE, MIB);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OUTPUT_LIMIT);
 	cr_expect_eq(o.res.signal, SIGXFSZ, "signal %d, expected SIGXFSZ (25)", o.res.signal);
 	cr_expect_eq(o.res.exit_code, -1, "exit_code %d of a signaled program", o.res.exit_code);
@@ -190,7 +190,7 @@ Test(limits, output_limit_delivers_exactly_the_limit, .timeout = 60)
 	rj_plan *p = prog_plan("spew", "1048576", "0", NULL);
 	set_limit(p, RJ_LIMIT_OUTPUT, 65536);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OUTPUT_LIMIT);
 	cr_expect(o.res.output_truncated, "output_truncated false");
 	cr_expect_eq(o.res.stdout_bytes + o.res.stderr_bytes, 65536, "%llu + %llu bytes reached "
@@ -219,7 +219,7 @@ Test(limits, java_runs_under_512m, .timeout = 90)
 	set_limit(p, RJ_LIMIT_MEM, 512 * MIB);
 	set_limit(p, RJ_LIMIT_WALL_TIME, 20 * SEC);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OK);
 	cr_expect_str_eq(o.out, "hello 42\n");
 	cr_expect_eq(o.res.enforced[RJ_LIMIT_MEM], RJ_ENFORCE_CGROUP);
@@ -235,7 +235,7 @@ Test(limits, python3_runs_under_256m, .timeout = 60)
 	rj_plan *p = CMD_PLAN("/usr/bin/python3", "-c", "print(sum(range(10**6)))");
 	set_limit(p, RJ_LIMIT_MEM, 256 * MIB);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OK);
 	cr_expect_str_eq(o.out, "499999500000\n");
 	cr_expect_eq(o.res.enforced[RJ_LIMIT_MEM], RJ_ENFORCE_CGROUP);
@@ -268,7 +268,7 @@ Test(limits, enforcement_is_reported_for_default_limits, .timeout = 30)
 	need_root();
 	rj_plan *p = CMD_PLAN("/bin/true");
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OK);
 	expect_root_enforcement(&o);
 	outcome_free(&o);
@@ -286,7 +286,7 @@ Test(limits, enforcement_is_reported_for_given_limits, .timeout = 30)
 	set_limit(p, RJ_LIMIT_OUTPUT, 4096);
 	set_limit(p, RJ_LIMIT_FSIZE, MIB);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OK);
 	expect_root_enforcement(&o);
 	outcome_free(&o);

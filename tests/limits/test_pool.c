@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "slowhost.h"
-#include "util.h"
+#include "checks.h"
 
 static void need_root(void)
 {
@@ -64,16 +64,6 @@ struct census {
 	char busy_list[512];
 };
 
-static bool numeric(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 static void count_pool(const char *pool, struct census *c)
 {
 	DIR *d = opendir(pool);
@@ -82,7 +72,7 @@ static void count_pool(const char *pool, struct census *c)
 	while ((e = readdir(d))) {
 		if (e->d_type != DT_DIR || e->d_name[0] == '.')
 			continue;
-		if (!numeric(e->d_name)) {
+		if (!all_digits(e->d_name)) {
 			c->strays++;
 			continue;
 		}
@@ -169,7 +159,7 @@ Test(limits, pool_holds_at_most_the_concurrency_and_ends_empty, .timeout = 300)
 {
 	need_root();
 	enum { CONC = 16 };
-	/* 5,000 runs here; fewer on a slow host (tests/slowhost.h), but
+	/* 5,000 runs here; fewer on a slow host (tests/common/slowhost.h), but
 	 * enough for a check midway (at 1,000). */
 	unsigned runs_scaled = (unsigned)(5000 / host_slowdown());
 	unsigned runs = runs_scaled > 1100 ? runs_scaled : 1100;
@@ -265,7 +255,7 @@ Test(limits, figures_of_one_run_do_not_leak_into_the_next, .timeout = 60)
 	rj_executor *ex = executor_new(on_one, &o);
 	/* A program that touches 100 MiB and burns some CPU doing it ... */
 	char host[1024];
-	snprintf(host, sizeof host, "%s/limits_touch", LIMITS_PROGS);
+	snprintf(host, sizeof host, "%s/limits_touch", RJ_TEST_PROGS);
 	rj_plan *big = CMD_PLAN("./touch", "100");
 	cr_assert_eq(rj_plan_add_host_file(big, "touch", host), 0, "%s", rj_plan_error(big));
 	rj_plan *small = CMD_PLAN("/bin/true");

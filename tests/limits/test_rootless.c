@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "checks.h"
 
 /* Whether this user may make cgroups anywhere ringjail would look: its own
  * group in the v1 memory or pids hierarchy, its v2 group or that group's
@@ -56,7 +56,7 @@ Test(limits, rootless_given_memory_limit_is_a_setup_error, .timeout = 30)
 	rj_plan *p = CMD_PLAN("/bin/true");
 	set_limit(p, RJ_LIMIT_MEM, 128 * MIB);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_SETUP_ERROR);
 	cr_expect(has_text_ci(o.res.message, "cgroup") && has_text_ci(o.res.message, "delegat"),
 		  "the message does not say how to get a cgroup (delegation): '%s'", o.res.message);
@@ -72,7 +72,7 @@ Test(limits, rootless_given_cpu_limit_is_a_setup_error, .timeout = 30)
 	rj_plan *p = CMD_PLAN("/bin/true");
 	set_limit(p, RJ_LIMIT_TIME, SEC);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_SETUP_ERROR);
 	cr_expect(has_text_ci(o.res.message, "cgroup") && has_text_ci(o.res.message, "delegat"),
 		  "the message does not say how to get a cgroup (delegation): '%s'", o.res.message);
@@ -87,7 +87,7 @@ Test(limits, rootless_best_effort_memory_limit_uses_rlimit, .timeout = 30)
 	set_limit(p, RJ_LIMIT_MEM, 128 * MIB);
 	cr_assert_eq(rj_plan_set_best_effort(p, true), 0);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OK);
 	cr_expect_eq(o.res.enforced[RJ_LIMIT_MEM], RJ_ENFORCE_RLIMIT, "mem enforced by %s",
 		     rj_enforce_name(o.res.enforced[RJ_LIMIT_MEM]));
@@ -107,7 +107,7 @@ Test(limits, rootless_best_effort_memory_limit_holds, .timeout = 30)
 	set_limit(p, RJ_LIMIT_MEM, 128 * MIB);
 	cr_assert_eq(rj_plan_set_best_effort(p, true), 0);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_MEMORY_LIMIT);
 	cr_expect(strstr(o.out, "malloc failed after"), "stdout: %s", o.out);
 	cr_expect(!o.res.oom_killed, "oom_killed without a cgroup");
@@ -122,7 +122,7 @@ Test(limits, rootless_default_limits_use_rlimits, .timeout = 30)
 	need_no_cgroup();
 	rj_plan *p = CMD_PLAN("/bin/true");
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OK);
 	cr_expect_eq(o.res.enforced[RJ_LIMIT_MEM], RJ_ENFORCE_RLIMIT, "mem enforced by %s",
 		     rj_enforce_name(o.res.enforced[RJ_LIMIT_MEM]));
@@ -145,7 +145,7 @@ Test(limits, rootless_memory_bomb_is_contained_by_rlimit_data, .timeout = 60)
 	int before = host_proc_count();
 	rj_plan *p = prog_plan("membomb", "2048", NULL);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_MEMORY_LIMIT);
 	cr_expect_neq(o.res.status, RJ_STATUS_OK, "a 2 GiB bomb ran to its end");
 	cr_expect(!strstr(o.out, "touched all"), "the bomb touched all 2 GiB: %s", o.out);

@@ -19,7 +19,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "checks.h"
 
 static void need_root(void)
 {
@@ -100,7 +100,7 @@ Test(limits, cpu_limit_outranks_a_crash_at_the_limit, .timeout = 60)
 	rj_plan *p = prog_plan("spinsegv", "205", NULL);
 	set_limit(p, RJ_LIMIT_TIME, SEC / 5);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_TIME_LIMIT);
 	outcome_free(&o);
 	rj_plan_free(p);
@@ -132,7 +132,7 @@ Test(limits, output_limit_outranks_runtime_error_at_the_limit, .timeout = 60)
 	rj_plan *p = prog_plan("spew", "4096", "1", NULL);
 	set_limit(p, RJ_LIMIT_OUTPUT, 1024);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	EXPECT_STATUS(&o, RJ_STATUS_OUTPUT_LIMIT);
 	cr_expect_eq(o.res.stdout_bytes, 1024, "%llu bytes reached the caller",
 		     (unsigned long long)o.res.stdout_bytes);
@@ -211,7 +211,7 @@ static void read_then_exit(const char *code, enum rj_status want)
 	cr_assert_eq(rj_plan_add_mount(p, dir, "/data", 0), 0, "%s", rj_plan_error(p));
 	set_limit(p, RJ_LIMIT_MEM, 32 * MIB);
 	struct outcome o;
-	run_plan(p, &o);
+	run_plan_loop(p, &o);
 	cold_file_remove(dir);
 	cr_expect_eq(o.res.exit_code, atoi(code), "exit_code %d", o.res.exit_code);
 	cr_expect(!o.res.oom_killed, "the OOM killer acted on clean page cache");

@@ -1,5 +1,5 @@
 /* Dies of its own abort(). */
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include "common.h"
+#include "progs.h"
 
 static socklen_t fill(struct sockaddr_un *su, const char *name)
 {

@@ -1,6 +1,6 @@
 /* Write argv[2] MiB (default 8) to argv[1]. */
 #include <fcntl.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -1,7 +1,7 @@
 /* Load an eBPF program. */
 #include <linux/bpf.h>
 #include <sys/syscall.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

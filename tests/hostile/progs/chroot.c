@@ -3,7 +3,7 @@
  * file). */
 #include <fcntl.h>
 #include <sys/stat.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -4,7 +4,7 @@
  * /proc (the grandchild keeps this argv). */
 #include <signal.h>
 #include <sys/wait.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

@@ -2,7 +2,7 @@
  * filesystem it was on, how big, and after how many bytes it stopped. */
 #include <fcntl.h>
 #include <sys/vfs.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

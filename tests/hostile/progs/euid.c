@@ -1,5 +1,5 @@
 /* A stand-in for a setuid binary: print the ids it runs with. */
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

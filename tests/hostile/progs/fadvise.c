@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include "common.h"
+#include "progs.h"
 
 #ifndef MADV_COLD
 #define MADV_COLD 20

@@ -1,6 +1,6 @@
 /* fanotify, unprivileged since Linux 5.13: watches whole mounts. */
 #include <sys/fanotify.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

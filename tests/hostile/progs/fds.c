@@ -1,6 +1,6 @@
 /* Open /dev/null 10,000 times. */
 #include <fcntl.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

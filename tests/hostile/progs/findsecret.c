@@ -6,7 +6,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include "common.h"
+#include "progs.h"
 
 static int hits, dirs;
 static const char *name;

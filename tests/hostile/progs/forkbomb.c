@@ -3,7 +3,7 @@
  * (the bomb keeps trying meanwhile) and exits 0: the sandbox must then
  * kill every other process of the bomb. argv[1] is a marker the test
  * looks for in the host's /proc. */
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

@@ -4,7 +4,7 @@
  * mode 0 that the caller must still be able to remove. */
 #include <fcntl.h>
 #include <sys/stat.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -1,7 +1,7 @@
 /* Load a kernel module, from memory and from a file. */
 #include <fcntl.h>
 #include <sys/syscall.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

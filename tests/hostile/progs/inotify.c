@@ -3,7 +3,7 @@
  * for argv[1] milliseconds so that the test can look meanwhile. */
 #include <sys/inotify.h>
 #include <time.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -1,7 +1,7 @@
 /* io_uring: a second, unfiltered way to make syscalls. */
 #include <linux/io_uring.h>
 #include <sys/syscall.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

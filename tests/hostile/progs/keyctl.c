@@ -1,7 +1,7 @@
 /* The kernel keyring is not namespaced: reach it through keyctl. */
 #include <linux/keyctl.h>
 #include <sys/syscall.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

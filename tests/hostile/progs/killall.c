@@ -1,7 +1,7 @@
 /* Kill everything it can: kill(-1), its parent, PID 1, and the host pids
  * given as arguments; then show it is still alive. */
 #include <signal.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -1,6 +1,6 @@
 /* Memory bomb: allocate and touch 1 MiB after 1 MiB until the allocation
  * fails, then say how far it got and fail. */
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

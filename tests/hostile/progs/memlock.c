@@ -4,7 +4,7 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
-#include "common.h"
+#include "progs.h"
 
 #define SIZE (1 << 20)
 

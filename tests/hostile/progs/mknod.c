@@ -1,7 +1,7 @@
 /* Make device nodes (a disk, /dev/mem) and a fifo in the workspace. */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

@@ -1,6 +1,6 @@
 /* Mount over the workspace, then bind the host's root somewhere. */
 #include <sys/mount.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

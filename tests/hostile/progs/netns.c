@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include "common.h"
+#include "progs.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71

@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include "common.h"
+#include "progs.h"
 
 static char gw4[INET_ADDRSTRLEN], gw6[INET6_ADDRSTRLEN];
 

@@ -1,7 +1,7 @@
 /* Signal a neighbour: kill(-1), then every pid given (inside numbers such
  * as 2, or a host pid), with SIGKILL; says what happened before each. */
 #include <signal.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

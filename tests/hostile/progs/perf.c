@@ -1,7 +1,7 @@
 /* perf_event_open: a classic source of kernel bugs and side channels. */
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

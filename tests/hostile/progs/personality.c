@@ -4,7 +4,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/wait.h>
-#include "common.h"
+#include "progs.h"
 
 static int probe(char *line, size_t len)
 {

@@ -2,7 +2,7 @@
 #include <dirent.h>
 #include <ctype.h>
 #include <sys/stat.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -1,6 +1,6 @@
 /* Attach to a pid: "parent" (getppid()), or a number. */
 #include <sys/ptrace.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

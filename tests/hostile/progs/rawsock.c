@@ -3,7 +3,7 @@
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

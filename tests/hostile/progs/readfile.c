@@ -1,7 +1,7 @@
 /* Read each path given: say whether it opened and print what it held (NUL
  * bytes as newlines, so /proc/PID/environ reads as lines). */
 #include <fcntl.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

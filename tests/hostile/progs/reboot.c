@@ -1,6 +1,6 @@
 /* Reboot the machine. */
 #include <sys/reboot.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

@@ -1,5 +1,5 @@
 /* Dies of SIGSEGV. */
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

@@ -3,7 +3,7 @@
  * no_new_privs and seccomp lines of /proc/self/status. */
 #include <fcntl.h>
 #include <grp.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

@@ -5,7 +5,7 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
-#include "common.h"
+#include "progs.h"
 
 #define POSIX_NAME "/rj-hostile-peer"
 

@@ -2,7 +2,7 @@
  * (relative to the workspace), says it started, sleeps SECS seconds (with
  * SECS "stdin": until its stdin ends) and says it is done. */
 #include <fcntl.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -1,7 +1,7 @@
 /* TIOCSTI pushes bytes into a terminal's input, typed as if by the user
  * of the terminal the sandbox was started from. */
 #include <sys/ioctl.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

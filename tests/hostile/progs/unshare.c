@@ -5,7 +5,7 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -1,7 +1,7 @@
 /* userfaultfd: stalls kernel code on a page fault, a race widener. */
 #include <fcntl.h>
 #include <sys/syscall.h>
-#include "common.h"
+#include "progs.h"
 
 int main(void)
 {

@@ -1,6 +1,6 @@
 /* Try to create and write each path given, outside the workspace. */
 #include <fcntl.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

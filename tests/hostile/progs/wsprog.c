@@ -11,7 +11,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "common.h"
+#include "progs.h"
 
 static void nap(double s)
 {

@@ -1,7 +1,7 @@
 /* Write argv[1] MiB (default 8) to the file out.bin in the working
  * directory with plain write(2)s, saying how far each MiB got. */
 #include <fcntl.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -6,7 +6,7 @@
  * failed to kill. argv[1] is a marker the test looks for in the host's
  * /proc (every process of the bomb keeps it in its argv). */
 #include <sys/types.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

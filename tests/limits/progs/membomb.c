@@ -1,6 +1,6 @@
 /* Allocate and touch 1 MiB after 1 MiB, up to argv[1] MiB (default: no
  * end). Exits 0 when it got them all, 1 when an allocation failed. */
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -3,7 +3,7 @@
  * With argv[3] (a marker the test looks for on the host), first linger
  * 200 ms, so that the test sees the program before it ends. */
 #include <sys/ptrace.h>
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -1,6 +1,6 @@
 /* Burn CPU forever in argv[1] threads (default 1). */
 #include <pthread.h>
-#include "common.h"
+#include "progs.h"
 
 static void *burn(void *arg)
 {

@@ -1,5 +1,5 @@
 /* Burn argv[1] ms of CPU time (its own clock), then die of SIGSEGV. */
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

@@ -1,6 +1,6 @@
 /* Allocate and touch argv[1] MiB in one block, sleep argv[2] ms (default
  * 0), then exit 0; exit 3 when the allocation fails. */
-#include "common.h"
+#include "progs.h"
 
 int main(int argc, char **argv)
 {

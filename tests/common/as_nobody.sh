@@ -1,8 +1,18 @@
 #!/bin/sh
-# Run the command as nobody (no groups, no capabilities) when started as
-# root; exit 77 (skipped) otherwise: the other entry of the suite already
+# Run a test binary as nobody (no groups, no capabilities, and so no cgroup
+# it may write unless one is delegated) when started as root: the rootless
+# entries of the hostile and limits suites.
+#   as_nobody.sh [--skip-unless-root] [--progs DIR] [--copy] [--delegate]
+#                TEST-BINARY ARGS...
+# Not root: run TEST-BINARY ARGS as the current user (whose tests skip,
+# saying why, where they need what this user lacks), or with
+# --skip-unless-root exit 77 (skipped): the suite's other entry already
 # ran it unprivileged.
-#   as_nobody.sh [--delegate] TEST-BINARY ARGS...
+# nobody must reach TEST-BINARY and every helper program in DIR (--progs):
+# a build folder under /tmp is fine, one under /root is not. When it
+# cannot, the run fails saying so; with --copy both are copied instead to
+# a folder under /tmp that nobody can read (RJ_TEST_PROGS then names the
+# copy of DIR).
 # --delegate first delegates a cgroup subtree to nobody and moves the run
 # into it; without it nobody has no cgroup. On cgroup v1: memory, pids and
 # cpuacct groups of nobody's own, chowned, below our own groups. On v2, the
@@ -14,26 +24,58 @@
 # holds processes and its parent offers the controllers (run-in-vm's
 # --cgroup delegated). Before the run, it checks as nobody that the CLI
 # (when built) takes its memory limit from the cgroup.
-# nobody must reach the binary and the hostile programs: when it cannot
-# (a clone under /root, say), both are copied to a folder it can read.
+skip_unless_root='' progs='' copy_ok='' delegate=''
+while :; do
+	case ${1:-} in
+	--skip-unless-root) skip_unless_root=1; shift ;;
+	--progs) progs=${2:?--progs needs a folder}; shift 2 ;;
+	--copy) copy_ok=1; shift ;;
+	--delegate) delegate=1; shift ;;
+	*) break ;;
+	esac
+done
 if [ "$(id -u)" != 0 ]; then
-	echo "not root: the suite's other entry already ran rootless" >&2
-	exit 77
+	if [ -n "$skip_unless_root" ]; then
+		echo "not root: the suite's other entry already ran rootless" >&2
+		exit 77
+	fi
+	exec "$@"
 fi
-delegate=
-if [ "${1:-}" = --delegate ]; then delegate=1; shift; fi
 as_nobody() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
 		--inh-caps=-all --bounding-set=-all -- "$@"
 }
 bin=$1; shift
+# Whether nobody can run the binary and read every helper program.
+reachable() {
+	as_nobody test -x "$bin" || return 1
+	[ -n "$progs" ] || return 0
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	as_nobody sh -c 'test -r "$1" && test -x "$1" || exit 1
+		for f in "$1"/*; do
+			if [ -f "$f" ] && [ ! -r "$f" ]; then exit 1; fi
+		done' sh "$progs"
+}
 copy=
-if ! as_nobody test -x "$bin" || ! as_nobody test -r "$RJ_HOSTILE_PROGS/euid"; then
+if ! reachable; then
+	if [ -z "$copy_ok" ]; then
+		echo "nobody cannot read $bin or ${progs:-its helper programs}: put the" \
+		     "build folder where every user can read it (e.g. under /tmp)" >&2
+		exit 1
+	fi
 	copy=$(mktemp -d /tmp/rj-nobody.XXXXXX)
-	cp "$bin" "$copy/" && cp -r "$RJ_HOSTILE_PROGS" "$copy/progs" || exit 1
+	cp "$bin" "$copy/" || exit 1
+	if [ -n "$progs" ]; then
+		cp -r "$progs" "$copy/progs" || exit 1
+		RJ_TEST_PROGS=$copy/progs; export RJ_TEST_PROGS
+	fi
 	chmod -R a+rX "$copy"; chmod 755 "$copy"
 	bin=$copy/$(basename "$bin")
-	RJ_HOSTILE_PROGS=$copy/progs; export RJ_HOSTILE_PROGS
+fi
+# Nothing to undo after the run: the binary takes this process's place.
+if [ -z "$delegate" ] && [ -z "$copy" ]; then
+	exec setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		--inh-caps=-all --bounding-set=-all -- "$bin" "$@"
 fi
 groups='' home=''
 # Back to where we started, and the delegated groups removed.

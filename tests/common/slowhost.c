@@ -1,4 +1,4 @@
-/* The slowdown factor of tests/slowhost.h, shared by every suite. */
+/* The slowdown factor of slowhost.h, shared by every suite. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
