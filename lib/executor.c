@@ -308,7 +308,7 @@ static void deliver(rj_executor *ex, struct rj__sbx *s, enum rj__op op, const ch
 		s->res.stdout_bytes += len;
 	else
 		s->res.stderr_bytes += len;
-	size_t room = s->pol->capture > st->cap_len ? s->pol->capture - st->cap_len : 0;
+	size_t room = s->pol->in.capture > st->cap_len ? s->pol->in.capture - st->cap_len : 0;
 	size_t keep = len < room ? len : room;
 	if (keep) {
 		if (st->cap_len + keep > st->cap_size) {
@@ -587,19 +587,19 @@ static int check_limits(rj_executor *ex, struct rj__sbx *s, char *err, size_t er
 	how[RJ_LIMIT_OUTPUT] = RJ_ENFORCE_PIPE;
 	how[RJ_LIMIT_FSIZE] = RJ_ENFORCE_RLIMIT;
 	/* A workdir: accounting with a kill, by the workspace worker. */
-	how[RJ_LIMIT_DISK] = pol->workdir ? RJ_ENFORCE_TIMER : RJ_ENFORCE_TMPFS;
+	how[RJ_LIMIT_DISK] = pol->in.workdir ? RJ_ENFORCE_TIMER : RJ_ENFORCE_TMPFS;
 	how[RJ_LIMIT_OPEN_FILES] = RJ_ENFORCE_RLIMIT;
 	how[RJ_LIMIT_STACK] = RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_AS] = (pol->limits_set & (1u << RJ_LIMIT_AS)) ? RJ_ENFORCE_RLIMIT : RJ_ENFORCE_NONE;
-	if (pol->best_effort)
+	how[RJ_LIMIT_AS] = (pol->in.limits_set & (1u << RJ_LIMIT_AS)) ? RJ_ENFORCE_RLIMIT : RJ_ENFORCE_NONE;
+	if (pol->in.best_effort)
 		return 0;
 	/* RLIMIT_DATA and RLIMIT_CPU act per process, not on the sandbox as
 	 * a whole: a caller's limit needs the cgroup. */
-	if ((pol->limits_set & (1u << RJ_LIMIT_MEM)) && how[RJ_LIMIT_MEM] != RJ_ENFORCE_CGROUP) {
+	if ((pol->in.limits_set & (1u << RJ_LIMIT_MEM)) && how[RJ_LIMIT_MEM] != RJ_ENFORCE_CGROUP) {
 		rj__fmt(err, errlen, "--mem needs a memory cgroup, and %s", ex->cg.why);
 		return -EOPNOTSUPP;
 	}
-	if ((pol->limits_set & (1u << RJ_LIMIT_TIME)) && how[RJ_LIMIT_TIME] != RJ_ENFORCE_TIMER) {
+	if ((pol->in.limits_set & (1u << RJ_LIMIT_TIME)) && how[RJ_LIMIT_TIME] != RJ_ENFORCE_TIMER) {
 		rj__fmt(err, errlen, "--time needs whole-sandbox CPU accounting from a cgroup, and %s", ex->cg.why);
 		return -EOPNOTSUPP;
 	}
