@@ -63,7 +63,8 @@ int main(int argc, char **argv)
 	char *base_argv[] = { (char *)prog_path("burn"), its, NULL };
 	const char *box_argv[] = { "./burn", its, NULL };
 	rj_plan *plan = plan_or_die(box_argv);
-	check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn")), plan, "add burn");
+	check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn"), RJ_MODE_KEEP_EXEC),
+		plan, "add burn");
 	check_or_die(rj_plan_set_limit(plan, RJ_LIMIT_WALL_TIME, 60000000), plan, "wall limit");
 	struct rj_pool pool;
 	if (rj_pool_new(&pool, 1, 0) < 0)

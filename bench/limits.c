@@ -85,7 +85,8 @@ static void part_repeat(struct rj_pool *pool, unsigned n, double target_ms)
 	char *base_argv[] = { (char *)prog_path("burn"), its, NULL };
 	const char *box_argv[] = { "./burn", its, NULL };
 	rj_plan *plan = plan_or_die(box_argv);
-	check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn")), plan, "add burn");
+	check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn"), RJ_MODE_KEEP_EXEC),
+		plan, "add burn");
 	check_or_die(rj_plan_set_limit(plan, RJ_LIMIT_WALL_TIME, 30000000), plan, "wall limit");
 	double *bc = calloc(n, sizeof *bc), *bw = calloc(n, sizeof *bw);
 	double *sc = calloc(n, sizeof *sc), *sw = calloc(n, sizeof *sw);
@@ -243,7 +244,8 @@ static void kill_part(struct rj_pool *pool, bool cpu, unsigned n)
 	char *base_wall[] = { "/bin/sleep", "10", NULL };
 	rj_plan *plan = plan_or_die(cpu ? box_argv_cpu : box_argv_wall);
 	if (cpu)
-		check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn")), plan, "add burn");
+		check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn"), RJ_MODE_KEEP_EXEC),
+			plan, "add burn");
 	check_or_die(rj_plan_set_limit(plan, cpu ? RJ_LIMIT_TIME : RJ_LIMIT_WALL_TIME, LIMIT_US), plan,
 		     "limit");
 	double *bo = calloc(n, sizeof *bo), *so = calloc(n, sizeof *so);

@@ -211,19 +211,16 @@ static int open_beneath(const char *workdir, const char *rest, int flags)
 }
 
 /*
- * Open a host file the caller named, for reading, without blocking (a FIFO
- * with no writer would hold the caller's event loop) and only if it is a
- * regular file. A path inside the plan's workdir (set before) is resolved
- * beneath it without following any symbolic link: the workdir is kept
- * across runs, so a link there may have been planted by an earlier
- * program to make a later run read a file of the caller's. Everywhere
- * else the path is the caller's own and is followed as open() does.
- * Returns the fd, or -errno with the plan's message set.
+ * Open a host file the caller named (a file to copy, stdin), for reading,
+ * without blocking (a FIFO with no writer would hold the caller's event
+ * loop) and only if it is a regular file. A path inside the plan's workdir
+ * (set before) is resolved beneath it without following any symbolic
+ * link: the workdir is kept across runs, so a link there may have been
+ * planted by an earlier program to make a later run read a file of the
+ * caller's. Everywhere else the path is the caller's own and is followed
+ * as open() does. Returns the fd (O_NONBLOCK set) or -errno with err
+ * saying why. spawn.c opens stdin at each spawn through this.
  */
-/* A host file named by the plan (a file to copy, stdin): a regular file,
- * opened without blocking; one inside the plan's workdir is opened beneath
- * it without following links. Returns the fd (O_NONBLOCK set) or -errno
- * with err saying why. spawn.c opens stdin at each spawn through this. */
 int rj__host_file_open(const char *workdir, const char *host, const char *what, char *err, size_t errlen)
 {
 	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
@@ -262,8 +259,8 @@ int rj__host_file_open(const char *workdir, const char *host, const char *what, 
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		rj__fmt(err, errlen, "%s '%s' is not a regular file (a FIFO or "
-			"a device could block every run)", what, host);
+		rj__fmt(err, errlen, "%s '%s' is %s", what, host, S_ISDIR(st.st_mode) ?
+			"a directory" : "not a regular file (a FIFO or a device could block every run)");
 		return -EINVAL;
 	}
 	return fd;
@@ -324,38 +321,53 @@ static bool box_path_ok(const char *path)
 	return path[strlen(path) - 1] != '/';
 }
 
+/* A workspace file's name and mode, as rj_plan_add_file takes them. */
+static int file_check(rj_plan *p, const char *box_path, unsigned mode)
+{
+	if (!box_path_ok(box_path))
+		return fail(p, EINVAL, "file name '%s' must be relative to /box, without '..' or empty parts", box_path);
+	if (mode & ~07777u)
+		return fail(p, EINVAL, "file '%s': mode must be at most 07777", box_path);
+	return 0;
+}
+
+/* Add a checked file to the plan, taking data (malloc'd). */
+static int push_file(rj_plan *p, const char *box_path, char *data, size_t len, unsigned mode)
+{
+	struct rj__file *nf = realloc(p->in.files, (p->in.nfiles + 1) * sizeof *nf);
+	char *path = nf ? strdup(box_path) : NULL;
+
+	if (nf)
+		p->in.files = nf;
+	if (!path) {
+		free(data);
+		return -ENOMEM;
+	}
+	p->in.files[p->in.nfiles++] = (struct rj__file){ path, data, len, mode };
+	return 0;
+}
+
 int rj_plan_add_file(rj_plan *p, const char *box_path, const void *data,
 		     size_t len, unsigned mode)
 {
 	if (!p || !box_path || (!data && len))
 		return -EINVAL;
 	invalidate(p);
-	if (!box_path_ok(box_path))
-		return fail(p, EINVAL, "file name '%s' must be relative to /box, without '..' or empty parts", box_path);
-	if (mode & ~07777u)
-		return fail(p, EINVAL, "file '%s': mode must be at most 07777", box_path);
+	int r = file_check(p, box_path, mode);
+	if (r < 0)
+		return r;
 	if (len > MAX_INLINE_FILE)
 		return fail(p, EFBIG, "file '%s' is larger than 1 GiB", box_path);
-	struct rj__file *nf = realloc(p->in.files, (p->in.nfiles + 1) * sizeof *nf);
-	if (!nf)
+	char *copy = malloc(len ? len : 1);
+	if (!copy)
 		return -ENOMEM;
-	p->in.files = nf;
-	struct rj__file *f = &p->in.files[p->in.nfiles];
-	f->path = strdup(box_path);
-	f->data = malloc(len ? len : 1);
-	if (!f->path || !f->data) {
-		free(f->path);
-		free(f->data);
-		return -ENOMEM;
-	}
 	if (len)
-		memcpy(f->data, data, len);
-	f->len = len;
-	f->mode = mode & 07777u;
-	p->in.nfiles++;
-	return 0;
+		memcpy(copy, data, len);
+	return push_file(p, box_path, copy, len, mode);
 }
 
+/* The whole of a host file (opened as rj__host_file_open says), with its
+ * mode on the host. 0, or -errno with the plan's message set. */
 static int read_host_file(rj_plan *p, const char *host, char **data, size_t *len, mode_t *mode)
 {
 	int fd = open_host_file(p, host, "host file");
@@ -393,24 +405,23 @@ static int read_host_file(rj_plan *p, const char *host, char **data, size_t *len
 	return 0;
 }
 
-int rj_plan_add_host_file(rj_plan *p, const char *box_path, const char *host_path)
+int rj_plan_add_host_file(rj_plan *p, const char *box_path, const char *host_path, unsigned mode)
 {
 	if (!p || !box_path || !host_path)
 		return -EINVAL;
 	invalidate(p);
-	if (!box_path_ok(box_path))
-		return fail(p, EINVAL, "file name '%s' must be relative to /box, without '..' or empty parts", box_path);
-	char *data = NULL;
-	size_t len = 0;
-	mode_t mode = 0;
-	int r = read_host_file(p, host_path, &data, &len, &mode);
+	int r = file_check(p, box_path, mode == RJ_MODE_KEEP_EXEC ? 0 : mode);
 	if (r < 0)
 		return r;
+	char *data = NULL;
+	size_t len = 0;
+	mode_t host_mode = 0;
+	if ((r = read_host_file(p, host_path, &data, &len, &host_mode)) < 0)
+		return r;
 	/* The copy keeps the executable bit, nothing else of the host's mode. */
-	unsigned m = (mode & 0111) ? 0755 : 0644;
-	r = rj_plan_add_file(p, box_path, data, len, m);
-	free(data);
-	return r;
+	if (mode == RJ_MODE_KEEP_EXEC)
+		mode = (host_mode & 0111) ? 0755 : 0644;
+	return push_file(p, box_path, data, len, mode);
 }
 
 static bool abs_path_ok(const char *path)

@@ -239,7 +239,8 @@ static rj_plan *ws_plan(const char *dir, ...)
 	rj_plan *p = cmd_plan(argv);
 	char host[512];
 	snprintf(host, sizeof host, "%s/wsprog", PROGS_DIR);
-	cr_assert_eq(rj_plan_add_host_file(p, "wsprog", host), 0, "%s", rj_plan_error(p));
+	cr_assert_eq(rj_plan_add_host_file(p, "wsprog", host, RJ_MODE_KEEP_EXEC),
+		0, "%s", rj_plan_error(p));
 	cr_assert_eq(rj_plan_set_workdir(p, dir), 0, "%s", rj_plan_error(p));
 	return p;
 }

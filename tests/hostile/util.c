@@ -43,7 +43,7 @@ rj_plan *prog_plan(const char *name, ...)
 	rj_plan *p = cmd_plan(argv);
 	char host[512];
 	snprintf(host, sizeof host, "%s/%s", PROGS_DIR, name);
-	int rc = rj_plan_add_host_file(p, name, host);
+	int rc = rj_plan_add_host_file(p, name, host, RJ_MODE_KEEP_EXEC);
 	cr_assert_eq(rc, 0, "rj_plan_add_host_file(%s): %s: %s", host,
 		     strerror(-rc), rj_plan_error(p));
 	return p;

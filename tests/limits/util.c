@@ -54,7 +54,7 @@ rj_plan *prog_plan(const char *name, ...)
 	rj_plan *p = cmd_plan(argv);
 	snprintf(host, sizeof host, "%s/limits_%s", LIMITS_PROGS, name);
 	cr_assert_eq(access(host, X_OK), 0, "helper %s: %s", host, strerror(errno));
-	int rc = rj_plan_add_host_file(p, name, host);
+	int rc = rj_plan_add_host_file(p, name, host, RJ_MODE_KEEP_EXEC);
 	cr_assert_eq(rc, 0, "rj_plan_add_host_file(%s): %s: %s", host, strerror(-rc),
 		     rj_plan_error(p));
 	return p;
