@@ -441,7 +441,7 @@ static bool at_or_below(const char *path, const char *top)
 /* Where a caller's directory may not go: the sandbox's own /proc and /dev
  * (and what lies below them), whose mounts would hide it or which it would
  * hide, and /box and /tmp themselves, which it would silently replace (the
- * workspace: use --workdir). Below /box and /tmp it is fine. */
+ * workspace: rj_plan_set_workdir). Below /box and /tmp it is fine. */
 static const char *reserved_box_dir(const char *box)
 {
 	if (at_or_below(box, "/proc"))
@@ -449,8 +449,8 @@ static const char *reserved_box_dir(const char *box)
 	if (at_or_below(box, "/dev"))
 		return "the sandbox's own /dev (null, zero, random, ...) is there";
 	if (!strcmp(box, "/box"))
-		return "it would replace the workspace (use --workdir for a kept workspace, "
-		       "or a path below /box)";
+		return "it would replace the workspace (for a kept workspace set the plan's "
+		       "workdir, rj_plan_set_workdir; else use a path below /box)";
 	if (!strcmp(box, "/tmp"))
 		return "it would replace the sandbox's own /tmp (use a path below /tmp)";
 	return NULL;
