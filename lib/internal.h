@@ -61,8 +61,8 @@ struct rj__mount {
 
 /* What a plan says, as its setters took it: held by the plan and copied
  * whole into each policy compiled from it. A new plan option is a field
- * here, a line in rj__inputs_copy and rj__inputs_free (policy.c, beside
- * each other), and its setter (plan.c). */
+ * here and its setter (plan.c); one that owns memory also gets a line in
+ * rj__inputs_copy and in rj__inputs_free (policy.c, beside each other). */
 struct rj__inputs {
 	char **argv;
 	char **env;              /* "NAME=VALUE", NULL-terminated */

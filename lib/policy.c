@@ -97,7 +97,7 @@ static void *mem_dup(const void *src, size_t n)
 	return out;
 }
 
-static int copy_files(struct rj__inputs *dst, const struct rj__inputs *src)
+static int copy_files_and_mounts(struct rj__inputs *dst, const struct rj__inputs *src)
 {
 	if (src->nfiles && !(dst->files = calloc(src->nfiles, sizeof *dst->files)))
 		return -ENOMEM;
@@ -123,7 +123,8 @@ static int copy_files(struct rj__inputs *dst, const struct rj__inputs *src)
 }
 
 /* A deep copy of src into dst; on failure rj__inputs_free(dst) releases
- * what was made. 0 or -ENOMEM. */
+ * what was made. 0 or -ENOMEM. Values are copied by the assignment; every
+ * pointer is cleared and then copied below. */
 int rj__inputs_copy(struct rj__inputs *dst, const struct rj__inputs *src)
 {
 	*dst = *src;
@@ -144,7 +145,7 @@ int rj__inputs_copy(struct rj__inputs *dst, const struct rj__inputs *src)
 	if ((src->nallow && !(dst->allow = mem_dup(src->allow, src->nallow * sizeof *src->allow))) ||
 	    (src->ndeny && !(dst->deny = mem_dup(src->deny, src->ndeny * sizeof *src->deny))))
 		return -ENOMEM;
-	return copy_files(dst, src);
+	return copy_files_and_mounts(dst, src);
 }
 
 /* The limit a run gets: the caller's, or CLI.md's default (the CPU limit
