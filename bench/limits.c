@@ -220,7 +220,8 @@ static void kill_part(struct rj_pool *pool, bool cpu, unsigned n)
 	char *base_wall[] = { "/bin/sleep", "10", NULL };
 	rj_plan *plan = plan_or_die(cpu ? box_argv_cpu : box_argv_wall);
 	if (cpu)
-		check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn")), plan, "add burn");
+		check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn"), RJ_MODE_KEEP_EXEC),
+			plan, "add burn");
 	check_or_die(rj_plan_set_limit(plan, cpu ? RJ_LIMIT_TIME : RJ_LIMIT_WALL_TIME, LIMIT_US), plan,
 		     "limit");
 	double *bo = calloc(n, sizeof *bo), *so = calloc(n, sizeof *so);

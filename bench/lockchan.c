@@ -71,7 +71,8 @@ static double sandboxed(char *const args[2][9], long *errors)
 		for (int k = 1; k < 8; k++)
 			argv[k] = args[i][k];
 		rj_plan *plan = plan_or_die(argv);
-		check_or_die(rj_plan_add_host_file(plan, "lockchan", prog_path("lockchan")), plan,
+		check_or_die(rj_plan_add_host_file(plan, "lockchan", prog_path("lockchan"),
+						   RJ_MODE_KEEP_EXEC), plan,
 			     "rj_plan_add_host_file");
 		check_or_die(rj_plan_set_limit(plan, RJ_LIMIT_WALL_TIME, 60000000), plan, "wall");
 		uint64_t id;

@@ -271,7 +271,8 @@ int main(int argc, char **argv)
 	const char *box_argv[] = { "./writer", n, NULL };
 	rj_plan *plan = plan_or_die(head ? (const char *const *)head_argv : box_argv);
 	if (!head)
-		check_or_die(rj_plan_add_host_file(plan, "writer", prog_path("writer")), plan, "add writer");
+		check_or_die(rj_plan_add_host_file(plan, "writer", prog_path("writer"), RJ_MODE_KEEP_EXEC),
+			plan, "add writer");
 	check_or_die(rj_plan_set_limit(plan, RJ_LIMIT_OUTPUT, 2ull << 30), plan, "output limit");
 	check_or_die(rj_plan_set_limit(plan, RJ_LIMIT_WALL_TIME, 60000000), plan, "wall limit");
 	struct gaps g = { calloc(MAX_GAPS, sizeof(double)), 0, 0 };

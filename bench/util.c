@@ -244,7 +244,7 @@ rj_plan *burn_plan(const char *iterations, uint64_t wall_us)
 {
 	const char *argv[] = { "./burn", iterations, NULL };
 	rj_plan *plan = plan_or_die(argv);
-	check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn")), plan, "add burn");
+	check_or_die(rj_plan_add_host_file(plan, "burn", prog_path("burn"), RJ_MODE_KEEP_EXEC), plan, "add burn");
 	check_or_die(rj_plan_set_limit(plan, RJ_LIMIT_WALL_TIME, wall_us), plan, "wall limit");
 	return plan;
 }

@@ -249,9 +249,17 @@ RJ_API int rj_plan_set_stdin_open(rj_plan *plan, bool open);
 RJ_API int rj_plan_add_file(rj_plan *plan, const char *box_path,
 			    const void *data, size_t len, unsigned mode);
 /* Copy a host file (read now, with the caller's permissions) into the
- * workspace; it keeps its executable bit. */
+ * workspace at box_path (named as for rj_plan_add_file). mode is the
+ * file's mode in the sandbox, as for rj_plan_add_file (at most 07777), or
+ * RJ_MODE_KEEP_EXEC: 0755 when the host file is executable by anyone,
+ * else 0644. Both are checked first (-EINVAL), before the host file is
+ * opened. That must be a regular file of at most 1 GiB (else -EINVAL,
+ * -EFBIG, or open's -errno); one inside the plan's workdir (set that
+ * first) is opened beneath it without following any link (-ELOOP, and
+ * -EXDEV for ".." out of it). Copies the contents. */
+#define RJ_MODE_KEEP_EXEC 0xffffffffu
 RJ_API int rj_plan_add_host_file(rj_plan *plan, const char *box_path,
-				 const char *host_path);
+				 const char *host_path, unsigned mode);
 
 #define RJ_MOUNT_RW     0x1u
 #define RJ_MOUNT_NOEXEC 0x2u

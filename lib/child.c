@@ -130,7 +130,7 @@ static int apply_rlimits(const struct rj__child_args *a)
 	/* Never RLIMIT_AS by default: it breaks the JVM, node and Go. */
 	if (!a->cg_mem)
 		r |= set_rlimit(RLIMIT_DATA, l[RJ_LIMIT_MEM], l[RJ_LIMIT_MEM]);
-	if (a->pol->limits_set & (1u << RJ_LIMIT_AS))
+	if (a->pol->in.limits_set & (1u << RJ_LIMIT_AS))
 		r |= set_rlimit(RLIMIT_AS, l[RJ_LIMIT_AS], l[RJ_LIMIT_AS]);
 	return r ? -EINVAL : 0;
 }
@@ -139,9 +139,9 @@ static int apply_rlimits(const struct rj__child_args *a)
  * sandbox's PATH. Returns the errno of the most telling failure. */
 static int exec_program(const struct rj__policy *pol)
 {
-	const char *prog = pol->argv[0];
+	const char *prog = pol->in.argv[0];
 	if (strchr(prog, '/') || !pol->path_env) {
-		sys_execve(prog, pol->argv, pol->envp);
+		sys_execve(prog, pol->in.argv, pol->in.env);
 		return errno;
 	}
 	int err = ENOENT;
@@ -154,7 +154,7 @@ static int exec_program(const struct rj__policy *pol)
 			memcpy(path, p, n);
 			path[n] = '/';
 			strcpy(path + n + 1, prog);
-			sys_execve(path, pol->argv, pol->envp);
+			sys_execve(path, pol->in.argv, pol->in.env);
 			if (errno != ENOENT && errno != ENOTDIR)
 				err = errno;
 		}
@@ -404,7 +404,7 @@ _Noreturn void rj__child_main_prepared(const struct rj__child_args *a)
 	rj__child_write_files(a);
 	own_user_ns(a);
 	check_lifeline(a);
-	if (sys_chdir(a->pol->cwd) < 0)
+	if (sys_chdir(a->pol->in.cwd) < 0)
 		rj__child_die(shm, RJ_STAGE_CHDIR, errno, 0);
 	stamp(shm, 2);
 	start_program(a);

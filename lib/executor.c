@@ -255,7 +255,7 @@ static void deliver(rj_executor *ex, struct rj__sbx *s, enum rj__op op, const ch
 		s->res.stdout_bytes += len;
 	else
 		s->res.stderr_bytes += len;
-	size_t room = s->pol->capture > st->cap_len ? s->pol->capture - st->cap_len : 0;
+	size_t room = s->pol->in.capture > st->cap_len ? s->pol->in.capture - st->cap_len : 0;
 	size_t keep = len < room ? len : room;
 	if (keep) {
 		if (st->cap_len + keep > st->cap_size) {

@@ -16,16 +16,9 @@
 #define RJ__BOX_UID 1000u /* the sandbox's own id, inside its namespace */
 #define RJ__MAX_ARGS 4096
 
-/* Defaults of CLI.md, applied when the caller sets nothing. */
+/* Deadlines are nanoseconds on CLOCK_MONOTONIC: a year keeps every sum
+ * of them far from overflowing. The limits' defaults are in policy.c. */
 #define RJ__MAX_TIME_US   (365ull * 86400 * 1000000) /* CPU and wall limits */
-#define RJ__DEF_WALL_US   (10ull * 1000000)
-#define RJ__DEF_MEM       (512ull << 20)
-#define RJ__DEF_PIDS      64ull
-#define RJ__DEF_OUTPUT    (64ull << 20)
-#define RJ__DEF_FSIZE     (64ull << 20)
-#define RJ__DEF_DISK      (256ull << 20)
-#define RJ__DEF_NOFILE    256ull
-#define RJ__DEF_STACK     (8ull << 20)
 
 /* One step of building the sandbox's root, prepared in the parent and
  * replayed by the child. Paths are relative to the new root. */
@@ -66,39 +59,13 @@ struct rj__mount {
 	unsigned flags;
 };
 
-/* Everything a spawn needs, compiled once from a plan and shared, read
- * only, by every sandbox spawned from it (and by the children, which see a
- * copy of it after clone). */
-struct rj__policy {
-	atomic_int refs;
+/* What a plan says, as its setters took it: held by the plan and copied
+ * whole into each policy compiled from it. A new plan option is a field
+ * here and its setter (plan.c); one that owns memory also gets a line in
+ * rj__inputs_copy and in rj__inputs_free (policy.c, beside each other). */
+struct rj__inputs {
 	char **argv;
-	char **envp;
-	const char *path_env;    /* PATH's value inside envp, for the lookup */
-	char *stdin_data;
-	size_t stdin_len;
-	char *stdin_path;
-	bool stdin_open;
-	struct rj__file *files;
-	size_t nfiles;
-	struct rj__mount *mounts;
-	size_t nmounts;
-	char *workdir;
-	char *cwd;
-	uint64_t limits[RJ_LIMIT__COUNT];
-	uint32_t limits_set;     /* bit per limit the caller gave */
-	bool best_effort;
-	bool net;
-	size_t capture;
-	struct sock_fprog bpf;
-	struct rj__mop *mops;
-	size_t nmops;
-	size_t run_mops;         /* mops[run_mops..] are made for each run */
-	bool prepared_ok;        /* the prepared root can serve this plan */
-};
-
-struct rj_plan {
-	char **argv;
-	char **env;              /* "NAME=VALUE" */
+	char **env;              /* "NAME=VALUE", NULL-terminated */
 	size_t nenv;
 	char *stdin_data;
 	size_t stdin_len;
@@ -110,8 +77,8 @@ struct rj_plan {
 	size_t nmounts;
 	char *workdir;
 	char *cwd;
-	uint64_t limits[RJ_LIMIT__COUNT];
-	uint32_t limits_set;
+	uint64_t limits[RJ_LIMIT__COUNT]; /* the caller's: see rj__inputs_limit */
+	uint32_t limits_set;     /* bit per limit the caller gave */
 	bool best_effort;
 	bool net;
 	size_t capture;
@@ -119,18 +86,47 @@ struct rj_plan {
 	size_t nallow;
 	int *deny;
 	size_t ndeny;
+};
+
+/* Everything a spawn needs, compiled once from a plan's inputs and shared,
+ * read only, by every sandbox spawned from it (and by the children, which
+ * see a copy of it after clone). */
+struct rj__policy {
+	atomic_int refs;
+	struct rj__inputs in;    /* the plan's, copied */
+	uint64_t limits[RJ_LIMIT__COUNT]; /* in force: defaults filled in */
+	const char *path_env;    /* PATH's value inside in.env, for the lookup */
+	struct sock_fprog bpf;
+	struct rj__mop *mops;
+	size_t nmops;
+	size_t run_mops;         /* mops[run_mops..] are made for each run */
+	bool prepared_ok;        /* the prepared root can serve this plan */
+};
+
+struct rj_plan {
+	struct rj__inputs in;
 	pthread_mutex_t lock;    /* guards the compiled policy below */
 	struct rj__policy *policy;
 	char err[RJ__ERRLEN];
 };
 
-/* plan.c, policy.c */
-int rj__host_file_open(const char *workdir, const char *host, const char *what, char *err, size_t errlen);
-uint64_t rj__plan_limit(const rj_plan *p, enum rj_limit l);
-int rj__host_mops(struct rj__mop **ops, size_t *n);
-struct rj__policy *rj__plan_policy(const rj_plan *plan, char *err, size_t errlen);
-void rj__policy_put(struct rj__policy *pol);
+/* policy.c: the inputs with their defaults (CLI.md's environment, /box,
+ * the limits above), copied and freed in one place each; 0 or -errno. */
+int rj__inputs_init(struct rj__inputs *in, const char *const *argv);
+int rj__inputs_copy(struct rj__inputs *dst, const struct rj__inputs *src);
+void rj__inputs_free(struct rj__inputs *in);
+uint64_t rj__inputs_limit(const struct rj__inputs *in, enum rj_limit l);
+/* policy.c: a new policy (one reference) from inputs, or NULL + errno
+ * with err saying why. */
+struct rj__policy *rj__policy_compile(const struct rj__inputs *in, char *err, size_t errlen);
 struct rj__policy *rj__policy_get(struct rj__policy *pol);
+void rj__policy_put(struct rj__policy *pol);
+int rj__host_mops(struct rj__mop **ops, size_t *n);
+
+/* plan.c: the plan's policy, compiled on first use (a reference to put);
+ * a host file the plan names, opened as the plan's setters open it. */
+struct rj__policy *rj__plan_policy(const rj_plan *plan, char *err, size_t errlen);
+int rj__host_file_open(const char *workdir, const char *host, const char *what, char *err, size_t errlen);
 
 /* Per-sandbox record in memory shared (MAP_SHARED) between the executor
  * and the sandbox's init; the program itself never sees it, as execve

@@ -87,11 +87,11 @@ static int add_rules(int rfd, const struct rj__policy *pol, int abi)
 	r = r ? r : allow(rfd, "/dev/shm", all);
 	r = r ? r : allow(rfd, "/dev", dev);
 	r = r ? r : allow(rfd, "/proc", FS_READ_FILE | FS_READ_DIR | FS_WRITE_FILE);
-	for (size_t i = 0; !r && i < pol->nmounts; i++) {
-		uint64_t acc = (pol->mounts[i].flags & RJ_MOUNT_RW) ? all : ro;
-		if (pol->mounts[i].flags & RJ_MOUNT_NOEXEC)
+	for (size_t i = 0; !r && i < pol->in.nmounts; i++) {
+		uint64_t acc = (pol->in.mounts[i].flags & RJ_MOUNT_RW) ? all : ro;
+		if (pol->in.mounts[i].flags & RJ_MOUNT_NOEXEC)
 			acc &= ~FS_EXECUTE;
-		r = allow(rfd, pol->mounts[i].box, acc);
+		r = allow(rfd, pol->in.mounts[i].box, acc);
 	}
 	return r;
 }
@@ -103,7 +103,7 @@ int rj__landlock_apply(const struct rj__policy *pol, int abi, bool scope)
 	if (abi >= 4) {
 		/* No rule for TCP: with the network off, bind and connect are
 		 * denied. With it on, the network is not handled at all. */
-		if (!pol->net)
+		if (!pol->in.net)
 			attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP;
 		size = 2 * sizeof(uint64_t);
 	}

@@ -238,7 +238,7 @@ static int op_bindfd(const struct rj__child_args *a, const struct rj__mop *op, c
 	 * workdir comes without what is mounted below it, and must be the
 	 * directory the executor locked, not whatever the path names now. */
 	if (own && (src = (int)syscall(SYS_open_tree, AT_FDCWD,
-				       wd ? a->pol->workdir : a->pol->mounts[op->arg].host,
+				       wd ? a->pol->in.workdir : a->pol->in.mounts[op->arg].host,
 				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (wd ? 0 : AT_RECURSIVE))) < 0)
 		return -errno;
 	if (own && wd && !same_inode(src, a->workdir_lock_fd)) {
@@ -335,10 +335,10 @@ void rj__child_write_files(const struct rj__child_args *a)
 	char dst[PATH_BUF];
 	char box[PATH_BUF];
 	join(box, root_of(a), "box");
-	for (size_t i = 0; i < pol->nfiles; i++) {
-		join(dst, box, pol->files[i].path);
-		int r = op_write(dst, strlen(root_of(a)), pol->files[i].data, pol->files[i].len,
-				 pol->files[i].mode);
+	for (size_t i = 0; i < pol->in.nfiles; i++) {
+		join(dst, box, pol->in.files[i].path);
+		int r = op_write(dst, strlen(root_of(a)), pol->in.files[i].data, pol->in.files[i].len,
+				 pol->in.files[i].mode);
 		if (r < 0)
 			rj__child_die(a->shm, RJ_STAGE_FILES, -r, (int)i);
 	}
@@ -351,7 +351,7 @@ void rj__child_enter_root(const struct rj__child_args *a)
 	/* The old root now sits on top of the new one: detach it. */
 	if (sys_umount2(".", MNT_DETACH) < 0)
 		rj__child_die(a->shm, RJ_STAGE_MOUNTS, errno, -5);
-	if (sys_chdir(a->pol->cwd) < 0)
+	if (sys_chdir(a->pol->in.cwd) < 0)
 		rj__child_die(a->shm, RJ_STAGE_CHDIR, errno, 0);
 }
 

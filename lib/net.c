@@ -458,7 +458,7 @@ int rj__net_prepare(rj_executor *ex, struct rj__sbx *s, int *fd, bool *private, 
 	int r, user;
 	*fd = -1;
 	*private = false;
-	if (!s->pol->net) {
+	if (!s->pol->in.net) {
 		if (ex->root && (r = pool_take(ex, s->index, fd, err, errlen)) < 0)
 			return r;
 		*private = *fd < 0;
@@ -489,7 +489,7 @@ int rj__net_attach(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen)
 {
 	char path[64];
 	int fds[2] = { -1, -1 }, r;
-	if (!s->pol->net || ex->root)
+	if (!s->pol->in.net || ex->root)
 		return 0;
 	for (int i = 0; i < 2; i++) {
 		rj__fmt(path, sizeof path, "/proc/%d/ns/%s", (int)s->pid, i ? "net" : "user");

@@ -1,5 +1,8 @@
-/* The plan builder: copies everything it is given and validates early, so
- * a bad argument is refused at the setter with -EINVAL and a message. */
+/* The plan builder: copies everything it is given into the plan's inputs
+ * (struct rj__inputs, policy.c) and validates early, so a bad argument is
+ * refused at the setter with -EINVAL and a message. The first spawn after
+ * a change compiles the inputs into a policy (policy.c), kept until the
+ * next change. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -33,57 +36,20 @@ static void invalidate(rj_plan *p)
 	p->err[0] = '\0';
 }
 
-static char **strv_dup(const char *const *v, size_t *n_out)
-{
-	size_t n = 0;
-	while (v[n])
-		n++;
-	char **out = calloc(n + 1, sizeof *out);
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		out[i] = strdup(v[i]);
-		if (!out[i]) {
-			while (i--)
-				free(out[i]);
-			free(out);
-			return NULL;
-		}
-	}
-	if (n_out)
-		*n_out = n;
-	return out;
-}
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-static const char *const default_env[] = {
-	"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/box", "TMPDIR=/tmp",
-	"LANG=C.UTF-8", NULL,
-};
-
 rj_plan *rj_plan_new(const char *const *argv)
 {
 	if (!argv || !argv[0] || !argv[0][0]) {
 		errno = EINVAL;
 		return NULL;
 	}
-	size_t argc;
 	rj_plan *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
-	p->argv = strv_dup(argv, &argc);
-	p->env = strv_dup(default_env, &p->nenv);
-	p->cwd = strdup("/box");
-	if (!p->argv || !p->env || !p->cwd || argc > RJ__MAX_ARGS) {
+	int r = rj__inputs_init(&p->in, argv);
+	if (r < 0) {
 		rj_plan_free(p);
-		errno = argc > RJ__MAX_ARGS ? E2BIG : ENOMEM;
+		errno = -r;
 		return NULL;
 	}
 	return p;
@@ -94,26 +60,23 @@ void rj_plan_free(rj_plan *p)
 	if (!p)
 		return;
 	invalidate(p);
-	strv_free(p->argv);
-	strv_free(p->env);
-	free(p->stdin_data);
-	free(p->stdin_path);
-	for (size_t i = 0; i < p->nfiles; i++) {
-		free(p->files[i].path);
-		free(p->files[i].data);
-	}
-	free(p->files);
-	for (size_t i = 0; i < p->nmounts; i++) {
-		free(p->mounts[i].host);
-		free(p->mounts[i].box);
-	}
-	free(p->mounts);
-	free(p->workdir);
-	free(p->cwd);
-	free(p->allow);
-	free(p->deny);
+	rj__inputs_free(&p->in);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
+}
+
+/* The compiled policy is a cache: logically the plan is unchanged. */
+struct rj__policy *rj__plan_policy(const rj_plan *cp, char *err, size_t errlen)
+{
+	rj_plan *p = (rj_plan *)cp;
+	pthread_mutex_lock(&p->lock);
+	if (!p->policy)
+		p->policy = rj__policy_compile(&p->in, err, errlen);
+	struct rj__policy *pol = p->policy ? rj__policy_get(p->policy) : NULL;
+	int e = errno;
+	pthread_mutex_unlock(&p->lock);
+	errno = e;
+	return pol;
 }
 
 const char *rj_plan_error(const rj_plan *p)
@@ -139,16 +102,16 @@ int rj_plan_set_env(rj_plan *p, const char *name, const char *value)
 	if (!env_name_ok(name))
 		return fail(p, EINVAL, "environment variable name '%s' is empty or holds '='", name);
 	size_t nl = strlen(name);
-	size_t at = p->nenv;
-	for (size_t i = 0; i < p->nenv; i++)
-		if (!strncmp(p->env[i], name, nl) && p->env[i][nl] == '=')
+	size_t at = p->in.nenv;
+	for (size_t i = 0; i < p->in.nenv; i++)
+		if (!strncmp(p->in.env[i], name, nl) && p->in.env[i][nl] == '=')
 			at = i;
 	if (!value) {
-		if (at == p->nenv)
+		if (at == p->in.nenv)
 			return 0;
-		free(p->env[at]);
-		memmove(&p->env[at], &p->env[at + 1], (p->nenv - at) * sizeof *p->env);
-		p->nenv--;
+		free(p->in.env[at]);
+		memmove(&p->in.env[at], &p->in.env[at + 1], (p->in.nenv - at) * sizeof *p->in.env);
+		p->in.nenv--;
 		return 0;
 	}
 	char *kv = malloc(nl + strlen(value) + 2);
@@ -157,19 +120,19 @@ int rj_plan_set_env(rj_plan *p, const char *name, const char *value)
 	strcpy(kv, name);
 	kv[nl] = '=';
 	strcpy(kv + nl + 1, value);
-	if (at < p->nenv) {
-		free(p->env[at]);
-		p->env[at] = kv;
+	if (at < p->in.nenv) {
+		free(p->in.env[at]);
+		p->in.env[at] = kv;
 		return 0;
 	}
-	char **nv = realloc(p->env, (p->nenv + 2) * sizeof *nv);
+	char **nv = realloc(p->in.env, (p->in.nenv + 2) * sizeof *nv);
 	if (!nv) {
 		free(kv);
 		return -ENOMEM;
 	}
-	p->env = nv;
-	p->env[p->nenv++] = kv;
-	p->env[p->nenv] = NULL;
+	p->in.env = nv;
+	p->in.env[p->in.nenv++] = kv;
+	p->in.env[p->in.nenv] = NULL;
 	return 0;
 }
 
@@ -183,11 +146,11 @@ int rj_plan_set_stdin(rj_plan *p, const void *data, size_t len)
 		return -ENOMEM;
 	if (len)
 		memcpy(copy, data, len);
-	free(p->stdin_data);
-	free(p->stdin_path);
-	p->stdin_path = NULL;
-	p->stdin_data = copy;
-	p->stdin_len = len;
+	free(p->in.stdin_data);
+	free(p->in.stdin_path);
+	p->in.stdin_path = NULL;
+	p->in.stdin_data = copy;
+	p->in.stdin_len = len;
 	return 0;
 }
 
@@ -248,19 +211,16 @@ static int open_beneath(const char *workdir, const char *rest, int flags)
 }
 
 /*
- * Open a host file the caller named, for reading, without blocking (a FIFO
- * with no writer would hold the caller's event loop) and only if it is a
- * regular file. A path inside the plan's workdir (set before) is resolved
- * beneath it without following any symbolic link: the workdir is kept
- * across runs, so a link there may have been planted by an earlier
- * program to make a later run read a file of the caller's. Everywhere
- * else the path is the caller's own and is followed as open() does.
- * Returns the fd, or -errno with the plan's message set.
+ * Open a host file the caller named (a file to copy, stdin), for reading,
+ * without blocking (a FIFO with no writer would hold the caller's event
+ * loop) and only if it is a regular file. A path inside the plan's workdir
+ * (set before) is resolved beneath it without following any symbolic
+ * link: the workdir is kept across runs, so a link there may have been
+ * planted by an earlier program to make a later run read a file of the
+ * caller's. Everywhere else the path is the caller's own and is followed
+ * as open() does. Returns the fd (O_NONBLOCK set) or -errno with err
+ * saying why. spawn.c opens stdin at each spawn through this.
  */
-/* A host file named by the plan (a file to copy, stdin): a regular file,
- * opened without blocking; one inside the plan's workdir is opened beneath
- * it without following links. Returns the fd (O_NONBLOCK set) or -errno
- * with err saying why. spawn.c opens stdin at each spawn through this. */
 int rj__host_file_open(const char *workdir, const char *host, const char *what, char *err, size_t errlen)
 {
 	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
@@ -299,8 +259,8 @@ int rj__host_file_open(const char *workdir, const char *host, const char *what, 
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		rj__fmt(err, errlen, "%s '%s' is not a regular file (a FIFO or "
-			"a device could block every run)", what, host);
+		rj__fmt(err, errlen, "%s '%s' is %s", what, host, S_ISDIR(st.st_mode) ?
+			"a directory" : "not a regular file (a FIFO or a device could block every run)");
 		return -EINVAL;
 	}
 	return fd;
@@ -308,7 +268,7 @@ int rj__host_file_open(const char *workdir, const char *host, const char *what, 
 
 static int open_host_file(rj_plan *p, const char *host, const char *what)
 {
-	return rj__host_file_open(p->workdir, host, what, p->err, sizeof p->err);
+	return rj__host_file_open(p->in.workdir, host, what, p->err, sizeof p->err);
 }
 
 int rj_plan_set_stdin_file(rj_plan *p, const char *path)
@@ -328,11 +288,11 @@ int rj_plan_set_stdin_file(rj_plan *p, const char *path)
 	char *copy = strdup(path);
 	if (!copy)
 		return -ENOMEM;
-	free(p->stdin_path);
-	free(p->stdin_data);
-	p->stdin_data = NULL;
-	p->stdin_len = 0;
-	p->stdin_path = copy;
+	free(p->in.stdin_path);
+	free(p->in.stdin_data);
+	p->in.stdin_data = NULL;
+	p->in.stdin_len = 0;
+	p->in.stdin_path = copy;
 	return 0;
 }
 
@@ -341,7 +301,7 @@ int rj_plan_set_stdin_open(rj_plan *p, bool open_)
 	if (!p)
 		return -EINVAL;
 	invalidate(p);
-	p->stdin_open = open_;
+	p->in.stdin_open = open_;
 	return 0;
 }
 
@@ -361,38 +321,53 @@ static bool box_path_ok(const char *path)
 	return path[strlen(path) - 1] != '/';
 }
 
+/* A workspace file's name and mode, as rj_plan_add_file takes them. */
+static int file_check(rj_plan *p, const char *box_path, unsigned mode)
+{
+	if (!box_path_ok(box_path))
+		return fail(p, EINVAL, "file name '%s' must be relative to /box, without '..' or empty parts", box_path);
+	if (mode & ~07777u)
+		return fail(p, EINVAL, "file '%s': mode must be at most 07777", box_path);
+	return 0;
+}
+
+/* Add a checked file to the plan, taking data (malloc'd). */
+static int push_file(rj_plan *p, const char *box_path, char *data, size_t len, unsigned mode)
+{
+	struct rj__file *nf = realloc(p->in.files, (p->in.nfiles + 1) * sizeof *nf);
+	char *path = nf ? strdup(box_path) : NULL;
+
+	if (nf)
+		p->in.files = nf;
+	if (!path) {
+		free(data);
+		return -ENOMEM;
+	}
+	p->in.files[p->in.nfiles++] = (struct rj__file){ path, data, len, mode };
+	return 0;
+}
+
 int rj_plan_add_file(rj_plan *p, const char *box_path, const void *data,
 		     size_t len, unsigned mode)
 {
 	if (!p || !box_path || (!data && len))
 		return -EINVAL;
 	invalidate(p);
-	if (!box_path_ok(box_path))
-		return fail(p, EINVAL, "file name '%s' must be relative to /box, without '..' or empty parts", box_path);
-	if (mode & ~07777u)
-		return fail(p, EINVAL, "file '%s': mode must be at most 07777", box_path);
+	int r = file_check(p, box_path, mode);
+	if (r < 0)
+		return r;
 	if (len > MAX_INLINE_FILE)
 		return fail(p, EFBIG, "file '%s' is larger than 1 GiB", box_path);
-	struct rj__file *nf = realloc(p->files, (p->nfiles + 1) * sizeof *nf);
-	if (!nf)
+	char *copy = malloc(len ? len : 1);
+	if (!copy)
 		return -ENOMEM;
-	p->files = nf;
-	struct rj__file *f = &p->files[p->nfiles];
-	f->path = strdup(box_path);
-	f->data = malloc(len ? len : 1);
-	if (!f->path || !f->data) {
-		free(f->path);
-		free(f->data);
-		return -ENOMEM;
-	}
 	if (len)
-		memcpy(f->data, data, len);
-	f->len = len;
-	f->mode = mode & 07777u;
-	p->nfiles++;
-	return 0;
+		memcpy(copy, data, len);
+	return push_file(p, box_path, copy, len, mode);
 }
 
+/* The whole of a host file (opened as rj__host_file_open says), with its
+ * mode on the host. 0, or -errno with the plan's message set. */
 static int read_host_file(rj_plan *p, const char *host, char **data, size_t *len, mode_t *mode)
 {
 	int fd = open_host_file(p, host, "host file");
@@ -430,24 +405,23 @@ static int read_host_file(rj_plan *p, const char *host, char **data, size_t *len
 	return 0;
 }
 
-int rj_plan_add_host_file(rj_plan *p, const char *box_path, const char *host_path)
+int rj_plan_add_host_file(rj_plan *p, const char *box_path, const char *host_path, unsigned mode)
 {
 	if (!p || !box_path || !host_path)
 		return -EINVAL;
 	invalidate(p);
-	if (!box_path_ok(box_path))
-		return fail(p, EINVAL, "file name '%s' must be relative to /box, without '..' or empty parts", box_path);
-	char *data = NULL;
-	size_t len = 0;
-	mode_t mode = 0;
-	int r = read_host_file(p, host_path, &data, &len, &mode);
+	int r = file_check(p, box_path, mode == RJ_MODE_KEEP_EXEC ? 0 : mode);
 	if (r < 0)
 		return r;
+	char *data = NULL;
+	size_t len = 0;
+	mode_t host_mode = 0;
+	if ((r = read_host_file(p, host_path, &data, &len, &host_mode)) < 0)
+		return r;
 	/* The copy keeps the executable bit, nothing else of the host's mode. */
-	unsigned m = (mode & 0111) ? 0755 : 0644;
-	r = rj_plan_add_file(p, box_path, data, len, m);
-	free(data);
-	return r;
+	if (mode == RJ_MODE_KEEP_EXEC)
+		mode = (host_mode & 0111) ? 0755 : 0644;
+	return push_file(p, box_path, data, len, mode);
 }
 
 static bool abs_path_ok(const char *path)
@@ -467,7 +441,7 @@ static bool at_or_below(const char *path, const char *top)
 /* Where a caller's directory may not go: the sandbox's own /proc and /dev
  * (and what lies below them), whose mounts would hide it or which it would
  * hide, and /box and /tmp themselves, which it would silently replace (the
- * workspace: use --workdir). Below /box and /tmp it is fine. */
+ * workspace: rj_plan_set_workdir). Below /box and /tmp it is fine. */
 static const char *reserved_box_dir(const char *box)
 {
 	if (at_or_below(box, "/proc"))
@@ -475,8 +449,8 @@ static const char *reserved_box_dir(const char *box)
 	if (at_or_below(box, "/dev"))
 		return "the sandbox's own /dev (null, zero, random, ...) is there";
 	if (!strcmp(box, "/box"))
-		return "it would replace the workspace (use --workdir for a kept workspace, "
-		       "or a path below /box)";
+		return "it would replace the workspace (for a kept workspace set the plan's "
+		       "workdir, rj_plan_set_workdir; else use a path below /box)";
 	if (!strcmp(box, "/tmp"))
 		return "it would replace the sandbox's own /tmp (use a path below /tmp)";
 	return NULL;
@@ -501,19 +475,19 @@ int rj_plan_add_mount(rj_plan *p, const char *host_dir, const char *box_dir, uns
 	struct stat st;
 	if (stat(host_dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return fail(p, errno ? errno : ENOTDIR, "host directory '%s' cannot be used (missing or not a directory)", host_dir);
-	struct rj__mount *nm = realloc(p->mounts, (p->nmounts + 1) * sizeof *nm);
+	struct rj__mount *nm = realloc(p->in.mounts, (p->in.nmounts + 1) * sizeof *nm);
 	if (!nm)
 		return -ENOMEM;
-	p->mounts = nm;
-	nm[p->nmounts].host = strdup(host_dir);
-	nm[p->nmounts].box = strdup(box_dir);
-	nm[p->nmounts].flags = flags;
-	if (!nm[p->nmounts].host || !nm[p->nmounts].box) {
-		free(nm[p->nmounts].host);
-		free(nm[p->nmounts].box);
+	p->in.mounts = nm;
+	nm[p->in.nmounts].host = strdup(host_dir);
+	nm[p->in.nmounts].box = strdup(box_dir);
+	nm[p->in.nmounts].flags = flags;
+	if (!nm[p->in.nmounts].host || !nm[p->in.nmounts].box) {
+		free(nm[p->in.nmounts].host);
+		free(nm[p->in.nmounts].box);
 		return -ENOMEM;
 	}
-	p->nmounts++;
+	p->in.nmounts++;
 	return 0;
 }
 
@@ -536,8 +510,8 @@ int rj_plan_set_workdir(rj_plan *p, const char *host_dir)
 	char *copy = host_dir ? strdup(host_dir) : NULL;
 	if (host_dir && !copy)
 		return -ENOMEM;
-	free(p->workdir);
-	p->workdir = copy;
+	free(p->in.workdir);
+	p->in.workdir = copy;
 	return 0;
 }
 
@@ -551,8 +525,8 @@ int rj_plan_set_cwd(rj_plan *p, const char *box_dir)
 	char *copy = strdup(box_dir);
 	if (!copy)
 		return -ENOMEM;
-	free(p->cwd);
-	p->cwd = copy;
+	free(p->in.cwd);
+	p->in.cwd = copy;
 	return 0;
 }
 
@@ -565,38 +539,19 @@ int rj_plan_set_limit(rj_plan *p, enum rj_limit l, uint64_t v)
 		return fail(p, EINVAL, "limit '%s' must be greater than 0", rj_limit_name(l));
 	if (v == RJ_UNLIMITED && l != RJ_LIMIT_STACK && l != RJ_LIMIT_AS)
 		return fail(p, EINVAL, "limit '%s' cannot be unlimited", rj_limit_name(l));
-	/* Deadlines are nanoseconds on CLOCK_MONOTONIC: a year keeps every
-	 * sum of them far from overflowing. */
 	if ((l == RJ_LIMIT_WALL_TIME || l == RJ_LIMIT_TIME) && v > RJ__MAX_TIME_US)
 		return fail(p, EINVAL, "limit '%s' must be at most one year (31536000000000 µs)",
 			    rj_limit_name(l));
-	p->limits[l] = v;
-	p->limits_set |= 1u << l;
+	p->in.limits[l] = v;
+	p->in.limits_set |= 1u << l;
 	return 0;
-}
-
-/* The limit a run of this plan gets: the caller's, or CLI.md's default
- * (the CPU limit defaults to the wall limit; RLIMIT_AS is off: 0). */
-uint64_t rj__plan_limit(const rj_plan *p, enum rj_limit l)
-{
-	static const uint64_t defaults[RJ_LIMIT__COUNT] = {
-		[RJ_LIMIT_WALL_TIME] = RJ__DEF_WALL_US, [RJ_LIMIT_MEM] = RJ__DEF_MEM,
-		[RJ_LIMIT_PIDS] = RJ__DEF_PIDS, [RJ_LIMIT_OUTPUT] = RJ__DEF_OUTPUT,
-		[RJ_LIMIT_FSIZE] = RJ__DEF_FSIZE, [RJ_LIMIT_DISK] = RJ__DEF_DISK,
-		[RJ_LIMIT_OPEN_FILES] = RJ__DEF_NOFILE, [RJ_LIMIT_STACK] = RJ__DEF_STACK,
-	};
-	if (p->limits_set & (1u << l))
-		return p->limits[l];
-	if (l == RJ_LIMIT_TIME)
-		return rj__plan_limit(p, RJ_LIMIT_WALL_TIME);
-	return defaults[l];
 }
 
 uint64_t rj_plan_get_limit(const rj_plan *p, enum rj_limit l)
 {
 	if (!p || (unsigned)l >= RJ_LIMIT__COUNT)
 		return 0;
-	return rj__plan_limit(p, l);
+	return rj__inputs_limit(&p->in, l);
 }
 
 int rj_plan_set_best_effort(rj_plan *p, bool on)
@@ -604,7 +559,7 @@ int rj_plan_set_best_effort(rj_plan *p, bool on)
 	if (!p)
 		return -EINVAL;
 	invalidate(p);
-	p->best_effort = on;
+	p->in.best_effort = on;
 	return 0;
 }
 
@@ -613,7 +568,7 @@ int rj_plan_set_net(rj_plan *p, bool on)
 	if (!p)
 		return -EINVAL;
 	invalidate(p);
-	p->net = on;
+	p->in.net = on;
 	return 0;
 }
 
@@ -635,12 +590,12 @@ static int add_syscall(rj_plan *p, const char *name, int **v, size_t *n)
 
 int rj_plan_allow_syscall(rj_plan *p, const char *name)
 {
-	return add_syscall(p, name, &p->allow, &p->nallow);
+	return add_syscall(p, name, &p->in.allow, &p->in.nallow);
 }
 
 int rj_plan_deny_syscall(rj_plan *p, const char *name)
 {
-	return add_syscall(p, name, &p->deny, &p->ndeny);
+	return add_syscall(p, name, &p->in.deny, &p->in.ndeny);
 }
 
 int rj_plan_set_capture(rj_plan *p, size_t max)
@@ -648,6 +603,6 @@ int rj_plan_set_capture(rj_plan *p, size_t max)
 	if (!p)
 		return -EINVAL;
 	invalidate(p);
-	p->capture = max;
+	p->in.capture = max;
 	return 0;
 }

@@ -1,7 +1,10 @@
-/* A plan compiled into what the child replays: argv/envp arrays, the mount
- * plan and the BPF program. Built once per plan version, shared read-only
- * by every sandbox spawned from it; the host's view and BPF programs are
- * cached process-wide because batch jobs build a new plan per job. */
+/* A plan's inputs, declared once (struct rj__inputs: their defaults, copy
+ * and free), and what they compile into for the child to replay: argv/envp
+ * arrays, the mount plan and the BPF program. A policy is built once per
+ * plan version, shared read-only by every sandbox spawned from it; the
+ * host's view and BPF programs are cached process-wide because batch jobs
+ * build a new plan per job. Nothing here knows the plan: plan.c holds
+ * inputs and asks for policies. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,156 @@
 
 #include "internal.h"
 #include "seccomp.h"
+
+/* ---- inputs ------------------------------------------------------------- */
+
+static const char *const default_env[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/box", "TMPDIR=/tmp",
+	"LANG=C.UTF-8", NULL,
+};
+
+/* A copy of the NULL-terminated v (its count in *n_out), or NULL. */
+static char **strv_dup(const char *const *v, size_t *n_out)
+{
+	size_t n = 0;
+	while (v[n])
+		n++;
+	char **out = calloc(n + 1, sizeof *out);
+	for (size_t i = 0; out && i < n; i++) {
+		if (!(out[i] = strdup(v[i]))) {
+			while (i--)
+				free(out[i]);
+			free(out);
+			return NULL;
+		}
+	}
+	if (n_out)
+		*n_out = n;
+	return out;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* CLI.md's defaults: the environment and working directory here, the
+ * limits in rj__inputs_limit. On failure rj__inputs_free releases what
+ * was made: -E2BIG past RJ__MAX_ARGS arguments, or -ENOMEM. */
+int rj__inputs_init(struct rj__inputs *in, const char *const *argv)
+{
+	size_t argc = 0;
+
+	memset(in, 0, sizeof *in);
+	in->argv = strv_dup(argv, &argc);
+	in->env = strv_dup(default_env, &in->nenv);
+	in->cwd = strdup("/box");
+	if (in->argv && argc > RJ__MAX_ARGS)
+		return -E2BIG;
+	return in->argv && in->env && in->cwd ? 0 : -ENOMEM;
+}
+
+void rj__inputs_free(struct rj__inputs *in)
+{
+	strv_free(in->argv);
+	strv_free(in->env);
+	free(in->stdin_data);
+	free(in->stdin_path);
+	for (size_t i = 0; i < in->nfiles; i++) {
+		free(in->files[i].path);
+		free(in->files[i].data);
+	}
+	free(in->files);
+	for (size_t i = 0; i < in->nmounts; i++) {
+		free(in->mounts[i].host);
+		free(in->mounts[i].box);
+	}
+	free(in->mounts);
+	free(in->workdir);
+	free(in->cwd);
+	free(in->allow);
+	free(in->deny);
+	memset(in, 0, sizeof *in);
+}
+
+/* n bytes of src in new memory (at least one byte), or NULL. */
+static void *mem_dup(const void *src, size_t n)
+{
+	void *out = malloc(n ? n : 1);
+	if (out && n)
+		memcpy(out, src, n);
+	return out;
+}
+
+static int copy_files_and_mounts(struct rj__inputs *dst, const struct rj__inputs *src)
+{
+	if (src->nfiles && !(dst->files = calloc(src->nfiles, sizeof *dst->files)))
+		return -ENOMEM;
+	for (size_t i = 0; i < src->nfiles; i++, dst->nfiles++) {
+		struct rj__file *f = &dst->files[i];
+		*f = src->files[i];
+		f->path = strdup(src->files[i].path);
+		f->data = mem_dup(src->files[i].data, f->len);
+		if (!f->path || !f->data)
+			return -ENOMEM;
+	}
+	if (src->nmounts && !(dst->mounts = calloc(src->nmounts, sizeof *dst->mounts)))
+		return -ENOMEM;
+	for (size_t i = 0; i < src->nmounts; i++, dst->nmounts++) {
+		struct rj__mount *m = &dst->mounts[i];
+		m->flags = src->mounts[i].flags;
+		m->host = strdup(src->mounts[i].host);
+		m->box = strdup(src->mounts[i].box);
+		if (!m->host || !m->box)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A deep copy of src into dst; on failure rj__inputs_free(dst) releases
+ * what was made. 0 or -ENOMEM. Values are copied by the assignment; every
+ * pointer is cleared and then copied below. */
+int rj__inputs_copy(struct rj__inputs *dst, const struct rj__inputs *src)
+{
+	*dst = *src;
+	dst->argv = dst->env = NULL;
+	dst->stdin_data = dst->stdin_path = dst->workdir = dst->cwd = NULL;
+	dst->files = NULL, dst->nfiles = 0;
+	dst->mounts = NULL, dst->nmounts = 0;
+	dst->allow = dst->deny = NULL;
+	if (!(dst->argv = strv_dup((const char *const *)src->argv, NULL)) ||
+	    !(dst->env = strv_dup((const char *const *)src->env, NULL)))
+		return -ENOMEM;
+	if (src->stdin_len && !(dst->stdin_data = mem_dup(src->stdin_data, src->stdin_len)))
+		return -ENOMEM;
+	if ((src->stdin_path && !(dst->stdin_path = strdup(src->stdin_path))) ||
+	    (src->workdir && !(dst->workdir = strdup(src->workdir))) ||
+	    !(dst->cwd = strdup(src->cwd)))
+		return -ENOMEM;
+	if ((src->nallow && !(dst->allow = mem_dup(src->allow, src->nallow * sizeof *src->allow))) ||
+	    (src->ndeny && !(dst->deny = mem_dup(src->deny, src->ndeny * sizeof *src->deny))))
+		return -ENOMEM;
+	return copy_files_and_mounts(dst, src);
+}
+
+/* The limit a run gets: the caller's, or CLI.md's default (the CPU limit
+ * defaults to the wall limit; RLIMIT_AS is off: 0). */
+uint64_t rj__inputs_limit(const struct rj__inputs *in, enum rj_limit l)
+{
+	static const uint64_t defaults[RJ_LIMIT__COUNT] = {
+		[RJ_LIMIT_WALL_TIME] = 10ull * 1000000, [RJ_LIMIT_MEM] = 512ull << 20,
+		[RJ_LIMIT_PIDS] = 64, [RJ_LIMIT_OUTPUT] = 64ull << 20,
+		[RJ_LIMIT_FSIZE] = 64ull << 20, [RJ_LIMIT_DISK] = 256ull << 20,
+		[RJ_LIMIT_OPEN_FILES] = 256, [RJ_LIMIT_STACK] = 8ull << 20,
+	};
+	if (in->limits_set & (1u << l))
+		return in->limits[l];
+	if (l == RJ_LIMIT_TIME)
+		return rj__inputs_limit(in, RJ_LIMIT_WALL_TIME);
+	return defaults[l];
+}
 
 /* ---- the host's read-only view, computed once per process ------------- */
 
@@ -231,23 +384,23 @@ static bool same_ints(const int *a, size_t na, const int *b, size_t nb)
 	return na == nb && (na == 0 || !memcmp(a, b, na * sizeof *a));
 }
 
-static int bpf_get(const rj_plan *p, struct sock_fprog *out, char *err, size_t errlen)
+static int bpf_get(const struct rj__inputs *in, struct sock_fprog *out, char *err, size_t errlen)
 {
 	int r = 0;
 	pthread_mutex_lock(&cache_lock);
 	struct bpf_entry *e = bpf_cache;
-	while (e && !(e->net == p->net && same_ints(e->allow, e->nallow, p->allow, p->nallow) &&
-		      same_ints(e->deny, e->ndeny, p->deny, p->ndeny)))
+	while (e && !(e->net == in->net && same_ints(e->allow, e->nallow, in->allow, in->nallow) &&
+		      same_ints(e->deny, e->ndeny, in->deny, in->ndeny)))
 		e = e->next;
 	if (!e) {
-		struct rj__seccomp_opts o = { p->net, p->allow, p->nallow, p->deny, p->ndeny };
+		struct rj__seccomp_opts o = { in->net, in->allow, in->nallow, in->deny, in->ndeny };
 		e = calloc(1, sizeof *e);
 		if (!e) {
 			r = -ENOMEM;
 			goto out;
 		}
-		e->allow = malloc((p->nallow + 1) * sizeof(int));
-		e->deny = malloc((p->ndeny + 1) * sizeof(int));
+		e->allow = malloc((in->nallow + 1) * sizeof(int));
+		e->deny = malloc((in->ndeny + 1) * sizeof(int));
 		r = e->allow && e->deny ? rj__seccomp_build(&o, &e->prog, err, errlen) : -ENOMEM;
 		if (r < 0) {
 			free(e->allow);
@@ -255,11 +408,11 @@ static int bpf_get(const rj_plan *p, struct sock_fprog *out, char *err, size_t e
 			free(e);
 			goto out;
 		}
-		if (p->nallow)
-			memcpy(e->allow, p->allow, p->nallow * sizeof(int));
-		if (p->ndeny)
-			memcpy(e->deny, p->deny, p->ndeny * sizeof(int));
-		e->nallow = p->nallow, e->ndeny = p->ndeny, e->net = p->net;
+		if (in->nallow)
+			memcpy(e->allow, in->allow, in->nallow * sizeof(int));
+		if (in->ndeny)
+			memcpy(e->deny, in->deny, in->ndeny * sizeof(int));
+		e->nallow = in->nallow, e->ndeny = in->ndeny, e->net = in->net;
 		e->next = bpf_cache;
 		bpf_cache = e;
 	}
@@ -281,101 +434,23 @@ void rj__policy_put(struct rj__policy *pol)
 {
 	if (!pol || atomic_fetch_sub(&pol->refs, 1) != 1)
 		return;
-	for (size_t i = 0; pol->argv && pol->argv[i]; i++)
-		free(pol->argv[i]);
-	free(pol->argv);
-	for (size_t i = 0; pol->envp && pol->envp[i]; i++)
-		free(pol->envp[i]);
-	free(pol->envp);
-	free(pol->stdin_data);
-	free(pol->stdin_path);
-	for (size_t i = 0; i < pol->nfiles; i++) {
-		free(pol->files[i].path);
-		free(pol->files[i].data);
-	}
-	free(pol->files);
-	for (size_t i = 0; i < pol->nmounts; i++) {
-		free(pol->mounts[i].host);
-		free(pol->mounts[i].box);
-	}
-	free(pol->mounts);
-	free(pol->workdir);
-	free(pol->cwd);
+	rj__inputs_free(&pol->in);
 	free(pol->mops);
 	free(pol);
 }
 
-static char **copy_strv(char *const *v)
-{
-	size_t n = 0;
-	while (v[n])
-		n++;
-	char **out = calloc(n + 1, sizeof *out);
-	for (size_t i = 0; out && i < n; i++) {
-		if (!(out[i] = strdup(v[i]))) {
-			while (i--)
-				free(out[i]);
-			free(out);
-			return NULL;
-		}
-	}
-	return out;
-}
-
-static int copy_inputs(struct rj__policy *pol, const rj_plan *p)
-{
-	pol->argv = copy_strv(p->argv);
-	pol->envp = copy_strv(p->env);
-	if (!pol->argv || !pol->envp)
-		return -ENOMEM;
-	for (size_t i = 0; pol->envp[i]; i++)
-		if (!strncmp(pol->envp[i], "PATH=", 5))
-			pol->path_env = pol->envp[i] + 5;
-	if (p->stdin_len && !(pol->stdin_data = malloc(p->stdin_len)))
-		return -ENOMEM;
-	if (p->stdin_len)
-		memcpy(pol->stdin_data, p->stdin_data, p->stdin_len);
-	pol->stdin_len = p->stdin_len;
-	if (p->stdin_path && !(pol->stdin_path = strdup(p->stdin_path)))
-		return -ENOMEM;
-	pol->stdin_open = p->stdin_open;
-	if (p->nfiles && !(pol->files = calloc(p->nfiles, sizeof *pol->files)))
-		return -ENOMEM;
-	for (size_t i = 0; i < p->nfiles; i++, pol->nfiles++) {
-		struct rj__file *f = &pol->files[i];
-		*f = p->files[i];
-		f->path = strdup(p->files[i].path);
-		f->data = malloc(f->len ? f->len : 1);
-		if (!f->path || !f->data)
-			return -ENOMEM;
-		memcpy(f->data, p->files[i].data, f->len);
-	}
-	if (p->nmounts && !(pol->mounts = calloc(p->nmounts, sizeof *pol->mounts)))
-		return -ENOMEM;
-	for (size_t i = 0; i < p->nmounts; i++, pol->nmounts++) {
-		pol->mounts[i].flags = p->mounts[i].flags;
-		pol->mounts[i].host = strdup(p->mounts[i].host);
-		pol->mounts[i].box = strdup(p->mounts[i].box);
-		if (!pol->mounts[i].host || !pol->mounts[i].box)
-			return -ENOMEM;
-	}
-	if (p->workdir && !(pol->workdir = strdup(p->workdir)))
-		return -ENOMEM;
-	return (pol->cwd = strdup(p->cwd)) ? 0 : -ENOMEM;
-}
-
-static void fill_limits(struct rj__policy *pol, const rj_plan *p)
+/* The limits in force, and PATH for the program's lookup. */
+static void fill_derived(struct rj__policy *pol)
 {
 	for (int i = 0; i < RJ_LIMIT__COUNT; i++)
-		pol->limits[i] = rj__plan_limit(p, (enum rj_limit)i);
+		pol->limits[i] = rj__inputs_limit(&pol->in, (enum rj_limit)i);
 	/* A workdir's disk bound is checked from time to time: a single file
 	 * is bounded exactly, by the kernel. */
-	if (p->workdir && pol->limits[RJ_LIMIT_FSIZE] > pol->limits[RJ_LIMIT_DISK])
+	if (pol->in.workdir && pol->limits[RJ_LIMIT_FSIZE] > pol->limits[RJ_LIMIT_DISK])
 		pol->limits[RJ_LIMIT_FSIZE] = pol->limits[RJ_LIMIT_DISK];
-	pol->limits_set = p->limits_set;
-	pol->best_effort = p->best_effort;
-	pol->net = p->net;
-	pol->capture = p->capture;
+	for (size_t i = 0; pol->in.env[i]; i++)
+		if (!strncmp(pol->in.env[i], "PATH=", 5))
+			pol->path_env = pol->in.env[i] + 5;
 }
 
 static bool in_writable(const char *box_rel)
@@ -417,9 +492,9 @@ static int build_mops(struct rj__policy *pol)
 	uint64_t disk = pol->limits[RJ_LIMIT_DISK];
 	if (append(&v, &host_prep, false) < 0)
 		goto nomem;
-	for (size_t i = 0; i < pol->nmounts; i++)
-		if (!in_writable(pol->mounts[i].box + 1) &&
-		    !view_add(&v, RJ__MOP_DIR, NULL, pol->mounts[i].box + 1))
+	for (size_t i = 0; i < pol->in.nmounts; i++)
+		if (!in_writable(pol->in.mounts[i].box + 1) &&
+		    !view_add(&v, RJ__MOP_DIR, NULL, pol->in.mounts[i].box + 1))
 			goto nomem;
 	if (append_sealed(&v) < 0)
 		goto nomem;
@@ -428,10 +503,10 @@ static int build_mops(struct rj__policy *pol)
 	 * root (root mode) holds already. */
 	pol->run_mops = v.n;
 	pol->prepared_ok = true;
-	for (size_t i = 0; i < pol->nmounts; i++)
-		if (!in_writable(pol->mounts[i].box + 1))
+	for (size_t i = 0; i < pol->in.nmounts; i++)
+		if (!in_writable(pol->in.mounts[i].box + 1))
 			pol->prepared_ok = false;
-	if (!pol->workdir) {
+	if (!pol->in.workdir) {
 		if (!(op = view_add(&v, RJ__MOP_TMPFS, NULL, "box")))
 			goto nomem;
 		op->arg = disk, op->mode = 0755;
@@ -444,11 +519,11 @@ static int build_mops(struct rj__policy *pol)
 	if (!(op = view_add(&v, RJ__MOP_TMPFS, NULL, "tmp")))
 		goto nomem;
 	op->arg = disk, op->mode = 01777;
-	for (size_t i = 0; i < pol->nmounts; i++) {
-		if (!(op = view_add(&v, RJ__MOP_BINDFD, NULL, pol->mounts[i].box + 1)))
+	for (size_t i = 0; i < pol->in.nmounts; i++) {
+		if (!(op = view_add(&v, RJ__MOP_BINDFD, NULL, pol->in.mounts[i].box + 1)))
 			goto nomem;
 		op->arg = i;
-		op->flags = pol->mounts[i].flags;
+		op->flags = pol->in.mounts[i].flags;
 	}
 	if (!view_add(&v, RJ__MOP_PROC, NULL, "proc") || append(&v, &proc_masks, true) < 0)
 		goto nomem;
@@ -460,7 +535,7 @@ nomem:
 	return -ENOMEM;
 }
 
-static struct rj__policy *compile(const rj_plan *p, char *err, size_t errlen)
+struct rj__policy *rj__policy_compile(const struct rj__inputs *in, char *err, size_t errlen)
 {
 	bool hv = host_view_get();
 	struct rj__policy *pol = calloc(1, sizeof *pol);
@@ -468,12 +543,12 @@ static struct rj__policy *compile(const rj_plan *p, char *err, size_t errlen)
 	if (!pol || !hv)
 		goto fail;
 	atomic_init(&pol->refs, 1);
-	if ((r = copy_inputs(pol, p)) < 0)
+	if ((r = rj__inputs_copy(&pol->in, in)) < 0)
 		goto fail;
-	fill_limits(pol, p);
+	fill_derived(pol);
 	if ((r = build_mops(pol)) < 0)
 		goto fail;
-	if ((r = bpf_get(p, &pol->bpf, err, errlen)) < 0)
+	if ((r = bpf_get(in, &pol->bpf, err, errlen)) < 0)
 		goto fail;
 	return pol;
 fail:
@@ -497,18 +572,4 @@ int rj__host_mops(struct rj__mop **ops, size_t *n)
 	*ops = v.ops;
 	*n = v.n;
 	return 0;
-}
-
-struct rj__policy *rj__plan_policy(const rj_plan *cp, char *err, size_t errlen)
-{
-	/* The compiled policy is a cache: logically the plan is unchanged. */
-	rj_plan *p = (rj_plan *)cp;
-	pthread_mutex_lock(&p->lock);
-	if (!p->policy)
-		p->policy = compile(p, err, errlen);
-	struct rj__policy *pol = p->policy ? rj__policy_get(p->policy) : NULL;
-	int e = errno;
-	pthread_mutex_unlock(&p->lock);
-	errno = e;
-	return pol;
 }

@@ -40,13 +40,13 @@ static void child_setup_error(struct rj__sbx *s, const struct rj__shm *shm)
 	char msg[RJ__ERRLEN];
 	const char *what = rj_setup_stage_name(shm->stage);
 	if (shm->stage == RJ_STAGE_EXEC)
-		rj__fmt(msg, sizeof msg, "cannot execute '%s': %s%s", s->pol->argv[0],
+		rj__fmt(msg, sizeof msg, "cannot execute '%s': %s%s", s->pol->in.argv[0],
 			strerror(shm->err), stage_hint(shm->stage, shm->err));
 	else if (shm->stage == RJ_STAGE_MOUNTS && shm->detail >= 0 && (size_t)shm->detail < s->pol->nmops)
 		rj__fmt(msg, sizeof msg, "sandbox setup failed at mounts (/%s): %s",
 			s->pol->mops[shm->detail].dst, strerror(shm->err));
-	else if (shm->stage == RJ_STAGE_FILES && (size_t)shm->detail < s->pol->nfiles)
-		rj__fmt(msg, sizeof msg, "cannot write /box/%s: %s", s->pol->files[shm->detail].path,
+	else if (shm->stage == RJ_STAGE_FILES && (size_t)shm->detail < s->pol->in.nfiles)
+		rj__fmt(msg, sizeof msg, "cannot write /box/%s: %s", s->pol->in.files[shm->detail].path,
 			strerror(shm->err));
 	else
 		rj__fmt(msg, sizeof msg, "sandbox setup failed at %s: %s%s", what, strerror(shm->err),

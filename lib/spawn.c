@@ -117,12 +117,12 @@ static int open_stdin(rj_executor *ex, struct rj__sbx *s, int *child_fd, char *e
 {
 	const struct rj__policy *pol = s->pol;
 	(void)ex;
-	if (pol->stdin_path) {
+	if (pol->in.stdin_path) {
 		/* Opened again at each spawn, by the plan's one reader: regular
 		 * files only, without blocking (a fifo would stall the event
 		 * loop and every other sandbox's limits with it), beneath the
 		 * workdir without following links when it lies inside it. */
-		int fd = rj__host_file_open(pol->workdir, pol->stdin_path, "stdin file", err, errlen);
+		int fd = rj__host_file_open(pol->in.workdir, pol->in.stdin_path, "stdin file", err, errlen);
 		if (fd < 0)
 			return fd;
 		if (fcntl(fd, F_SETFL, 0) < 0) {
@@ -138,29 +138,29 @@ static int open_stdin(rj_executor *ex, struct rj__sbx *s, int *child_fd, char *e
 		return -errno;
 	*child_fd = p[0];
 	size_t off = 0;
-	if (pol->stdin_len <= RJ__SMALL_STDIN && !pol->stdin_open) {
+	if (pol->in.stdin_len <= RJ__SMALL_STDIN && !pol->in.stdin_open) {
 		/* Written before the child exists, so no fd stays in flight.
 		 * Never blocking: a user over its pipe quota gets one-page
 		 * pipes, and nobody reads yet; what does not fit goes through
 		 * the ring like a large stdin. */
 		fcntl(p[1], F_SETFL, O_NONBLOCK);
-		while (off < pol->stdin_len) {
-			ssize_t n = write(p[1], pol->stdin_data + off, pol->stdin_len - off);
+		while (off < pol->in.stdin_len) {
+			ssize_t n = write(p[1], pol->in.stdin_data + off, pol->in.stdin_len - off);
 			if (n <= 0)
 				break;
 			off += (size_t)n;
 		}
-		if (off == pol->stdin_len) {
+		if (off == pol->in.stdin_len) {
 			close(p[1]);
 			return 0;
 		}
 		fcntl(p[1], F_SETFL, 0);
 	}
 	s->in_fd = p[1];
-	s->in_data = pol->stdin_data;
-	s->in_len = pol->stdin_len;
+	s->in_data = pol->in.stdin_data;
+	s->in_len = pol->in.stdin_len;
 	s->in_off = off;
-	s->in_close = !pol->stdin_open;
+	s->in_close = !pol->in.stdin_open;
 	return 0;
 }
 
@@ -183,13 +183,13 @@ static int clone_tree(rj_executor *ex, const char *path)
 
 static int open_mounts(rj_executor *ex, const struct rj__policy *pol, int *fds, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < pol->nmounts; i++) {
-		fds[i] = clone_tree(ex, pol->mounts[i].host);
+	for (size_t i = 0; i < pol->in.nmounts; i++) {
+		fds[i] = clone_tree(ex, pol->in.mounts[i].host);
 		if (fds[i] == -2) {
 			fds[i] = -1;
 		} else if (fds[i] < 0) {
 			int e = errno;
-			rj__fmt(err, errlen, "cannot open directory '%s': %s", pol->mounts[i].host, strerror(e));
+			rj__fmt(err, errlen, "cannot open directory '%s': %s", pol->in.mounts[i].host, strerror(e));
 			while (i--)
 				if (fds[i] >= 0)
 					close(fds[i]);
@@ -208,9 +208,9 @@ static int open_mounts(rj_executor *ex, const struct rj__policy *pol, int *fds, 
 static int prepare_workdir(rj_executor *ex, struct rj__sbx *s, int *wd_fd, char *err, size_t errlen)
 {
 	*wd_fd = -1;
-	if (!s->pol->workdir)
+	if (!s->pol->in.workdir)
 		return 0;
-	int r = rj__workdir_lock(s->pol->workdir, ex->root, &s->wd_lock, err, errlen);
+	int r = rj__workdir_lock(s->pol->in.workdir, ex->root, &s->wd_lock, err, errlen);
 	if (r < 0)
 		return r;
 	struct stat st;
@@ -226,7 +226,7 @@ static int prepare_workdir(rj_executor *ex, struct rj__sbx *s, int *wd_fd, char 
 	*wd_fd = rj__workdir_tree(s->wd_lock, s->host_uid, &idmapped);
 	if (*wd_fd < 0) {
 		rj__fmt(err, errlen, "cannot make the sandbox's mount of workdir '%s': %s",
-			s->pol->workdir, strerror(-*wd_fd));
+			s->pol->in.workdir, strerror(-*wd_fd));
 		r = *wd_fd;
 		*wd_fd = -1;
 		return r;
@@ -329,19 +329,19 @@ static int check_limits(rj_executor *ex, struct rj__sbx *s, char *err, size_t er
 	how[RJ_LIMIT_OUTPUT] = RJ_ENFORCE_PIPE;
 	how[RJ_LIMIT_FSIZE] = RJ_ENFORCE_RLIMIT;
 	/* A workdir: accounting with a kill, by the workspace worker. */
-	how[RJ_LIMIT_DISK] = pol->workdir ? RJ_ENFORCE_TIMER : RJ_ENFORCE_TMPFS;
+	how[RJ_LIMIT_DISK] = pol->in.workdir ? RJ_ENFORCE_TIMER : RJ_ENFORCE_TMPFS;
 	how[RJ_LIMIT_OPEN_FILES] = RJ_ENFORCE_RLIMIT;
 	how[RJ_LIMIT_STACK] = RJ_ENFORCE_RLIMIT;
-	how[RJ_LIMIT_AS] = (pol->limits_set & (1u << RJ_LIMIT_AS)) ? RJ_ENFORCE_RLIMIT : RJ_ENFORCE_NONE;
-	if (pol->best_effort)
+	how[RJ_LIMIT_AS] = (pol->in.limits_set & (1u << RJ_LIMIT_AS)) ? RJ_ENFORCE_RLIMIT : RJ_ENFORCE_NONE;
+	if (pol->in.best_effort)
 		return 0;
 	/* RLIMIT_DATA and RLIMIT_CPU act per process, not on the sandbox as
 	 * a whole: a caller's limit needs the cgroup. */
-	if ((pol->limits_set & (1u << RJ_LIMIT_MEM)) && how[RJ_LIMIT_MEM] != RJ_ENFORCE_CGROUP) {
+	if ((pol->in.limits_set & (1u << RJ_LIMIT_MEM)) && how[RJ_LIMIT_MEM] != RJ_ENFORCE_CGROUP) {
 		rj__fmt(err, errlen, "limit 'mem' (RJ_LIMIT_MEM) needs a memory cgroup, and %s", ex->cg.why);
 		return -EOPNOTSUPP;
 	}
-	if ((pol->limits_set & (1u << RJ_LIMIT_TIME)) && how[RJ_LIMIT_TIME] != RJ_ENFORCE_TIMER) {
+	if ((pol->in.limits_set & (1u << RJ_LIMIT_TIME)) && how[RJ_LIMIT_TIME] != RJ_ENFORCE_TIMER) {
 		rj__fmt(err, errlen, "limit 'time' (RJ_LIMIT_TIME) needs whole-sandbox CPU accounting from a cgroup, and %s", ex->cg.why);
 		return -EOPNOTSUPP;
 	}
@@ -405,7 +405,7 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 	int r;
 	if ((r = claim(ex, s, err, errlen)) < 0)
 		return r;
-	if (pol->nmounts > MAX_MOUNTS) {
+	if (pol->in.nmounts > MAX_MOUNTS) {
 		rj__fmt(err, errlen, "at most %d mounts per sandbox", MAX_MOUNTS);
 		return -E2BIG;
 	}
@@ -442,7 +442,7 @@ int rj__spawn_child(rj_executor *ex, struct rj__sbx *s, char *err, size_t errlen
 	s->start_ns = rj__now_ns();
 	pid_t pid = do_clone(ex, s, &a);
 	close_fd(&net_fd);
-	for (size_t i = 0; i < pol->nmounts; i++)
+	for (size_t i = 0; i < pol->in.nmounts; i++)
 		if (mfds[i] >= 0)
 			close(mfds[i]);
 	if (pid < 0) {

@@ -110,24 +110,17 @@ struct cli_plan_info {
 /* Set one limit on plan and record it in info. 0 or CLI_BAD_FORM. */
 int cli_set_limit(rj_plan *plan, struct cli_plan_info *info,
 		  enum rj_limit limit, uint64_t value, char *err, size_t n);
-/* Open a host file the caller named, for reading: without blocking, only
- * a regular file, and, when it lies inside workdir (NULL: none), resolved
- * beneath the workdir without following any link, since a kept workdir
- * may hold links an earlier run planted (lib/plan.c applies the same
- * rule). 0 with *fd, or CLI_BAD_HOST with err. */
-int cli_open_host_file(const char *path, const char *workdir, int *fd,
-		       char *err, size_t n);
-/* --file HOST[:BOX]: copy a host file into the workspace; workdir is the
- * run's (NULL: none), given before any file. */
-int cli_add_file_spec(rj_plan *plan, const char *spec, const char *workdir,
-		      char *err, size_t n);
+/* --file HOST[:BOX]: copy a host file into the workspace, read by the
+ * library (beneath the plan's workdir, when it lies there: set the
+ * workdir first). */
+int cli_add_file_spec(rj_plan *plan, const char *spec, char *err, size_t n);
 /* --dir HOST[:BOX][:rw]: a host directory visible at BOX. */
 int cli_add_dir_spec(rj_plan *plan, const char *spec, char *err, size_t n);
 /* --env NAME=VALUE. */
 int cli_set_env_spec(rj_plan *plan, const char *spec, char *err, size_t n);
-/* --stdin FILE: checked for reading now, opened again at each spawn. */
-int cli_set_stdin_file(rj_plan *plan, const char *path, const char *workdir,
-		       char *err, size_t n);
+/* --stdin FILE: checked for reading now (by the library, as for --file),
+ * opened again at each spawn. 0 or CLI_BAD_HOST. */
+int cli_set_stdin_file(rj_plan *plan, const char *path, char *err, size_t n);
 /* --workdir DIR. */
 int cli_set_workdir(rj_plan *plan, const char *dir, char *err, size_t n);
 /* Turn a failed rj_plan_* call (rc < 0) into a message in err (the plan's
@@ -211,7 +204,6 @@ struct cli_job {
 	long line;                 /* numbered from 0 */
 	json_t *root;              /* the parsed line */
 	const char *id;            /* borrowed from root; NULL when unreadable */
-	const char *workdir;       /* borrowed from root; NULL when none */
 	rj_plan *plan;
 	struct cli_plan_info info;
 	char err[CLI_ERR_MAX];     /* "line N: field 'F': why" */

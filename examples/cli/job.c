@@ -8,18 +8,11 @@
  * "limts" would run a judge's submission without its limits.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
-
-/* A host file given with an explicit mode is read by the CLI itself (the
- * library's host-file copy keeps the file's own mode); this bounds it. */
-#define MAX_HOST_FILE (1ull << 30)
 
 static const char *const field_names =
 	"id, argv, stdin, files, limits, env, net, workdir, dirs, "
@@ -154,8 +147,8 @@ static int f_stdin(struct cli_job *job, json_t *v)
 	if (!json_is_object(v) || json_object_size(v) != 1 ||
 	    !(path = cstr(json_object_get(v, "path"))))
 		return fail_type(job, "stdin", "expected text or {\"path\": FILE}", v);
-	return helper(job, "stdin.path", cli_set_stdin_file(job->plan, path,
-		      job->workdir, err, sizeof(err)), err);
+	return helper(job, "stdin.path", cli_set_stdin_file(job->plan, path, err,
+		      sizeof(err)), err);
 }
 
 /* "0755" (or "755"): at most four octal digits. */
@@ -170,82 +163,6 @@ static int parse_mode(const char *s, unsigned *mode)
 	return *mode <= 07777 ? 0 : -EINVAL;
 }
 
-/* Read a host file whole, with the caller's permissions (opened as
- * cli_open_host_file says). 0, or -1 with job->err set. */
-static int read_host_file(struct cli_job *job, const char *field,
-			  const char *path, char **data, size_t *len)
-{
-	char err[CLI_ERR_MAX], *buf = NULL;
-	struct stat st;
-	size_t got = 0;
-	int fd, rc = 0;
-
-	if (cli_open_host_file(path, job->workdir, &fd, err, sizeof(err)))
-		return cli_job_fail(job, field, "%s", err);
-	if (fstat(fd, &st) < 0)
-		rc = -errno;
-	else if ((uint64_t)st.st_size > MAX_HOST_FILE)
-		rc = -EFBIG;
-	else if (!(buf = malloc((size_t)st.st_size + 1)))
-		rc = -ENOMEM;
-	while (rc == 0 && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : 0;
-			break;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	if (rc == 0) {
-		*data = buf;
-		*len = got;
-		return 0;
-	}
-	free(buf);
-	return cli_job_fail(job, field, "cannot read '%s': %s", path, strerror(-rc));
-}
-
-/* A workspace name: relative, non-empty, no ".." component. */
-static bool good_box_name(const char *name)
-{
-	const char *p = name;
-
-	if (!*name || *name == '/')
-		return false;
-	while (p) {
-		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2]))
-			return false;
-		p = strchr(p, '/');
-		if (p)
-			p++;
-	}
-	return true;
-}
-
-static int add_host_file(struct cli_job *job, const char *field,
-			 const char *name, const char *path, bool has_mode,
-			 unsigned mode)
-{
-	char *data = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (!has_mode) {
-		/* Opened now, by the library, with the caller's permissions. */
-		rc = rj_plan_add_host_file(job->plan, name, path);
-		return plan_rc(job, field, rc);
-	}
-	if (read_host_file(job, field, path, &data, &len) < 0)
-		return -1;
-	rc = rj_plan_add_file(job->plan, name, data, len, mode);
-	free(data);
-	return plan_rc(job, field, rc);
-}
-
 static int add_one_file(struct cli_job *job, const char *name, json_t *spec)
 {
 	json_t *content = json_object_get(spec, "content");
@@ -255,9 +172,6 @@ static int add_one_file(struct cli_job *job, const char *name, json_t *spec)
 	char field[300];
 
 	cli_format(field, sizeof(field), "files.%.*s", CLI_CUT(name, 200));
-	if (!good_box_name(name))
-		return cli_job_fail(job, field, "expected a relative path in the "
-				    "workspace, without '..'");
 	if (!json_is_object(spec) || !content == !path ||
 	    json_object_size(spec) != 1u + !!mode_v)
 		return fail_type(job, field, "expected {\"content\": TEXT} or "
@@ -278,7 +192,9 @@ static int add_one_file(struct cli_job *job, const char *name, json_t *spec)
 	}
 	if (!cstr(path))
 		return fail_type(job, field, "expected \"path\" as a host path", path);
-	return add_host_file(job, field, name, cstr(path), mode_v != NULL, mode);
+	/* Read now, by the library, with the caller's permissions. */
+	return plan_rc(job, field, rj_plan_add_host_file(job->plan, name, cstr(path),
+		       mode_v ? mode : RJ_MODE_KEEP_EXEC));
 }
 
 /* Names in an order where '/' comes before every other byte, so that
@@ -435,11 +351,8 @@ static int f_workdir(struct cli_job *job, json_t *v)
 
 	if (!cstr(v))
 		return fail_type(job, "workdir", "expected a host directory", v);
-	if (helper(job, "workdir", cli_set_workdir(job->plan, cstr(v), err,
-					       sizeof(err)), err) < 0)
-		return -1;
-	job->workdir = cstr(v);
-	return 0;
+	return helper(job, "workdir", cli_set_workdir(job->plan, cstr(v), err,
+		      sizeof(err)), err);
 }
 
 /* An array of strings, each given to apply(); field names the array. */

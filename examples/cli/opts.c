@@ -14,11 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#include <linux/openat2.h>
 
 #include "cli.h"
 
@@ -331,123 +327,13 @@ int cli_set_limit(rj_plan *plan, struct cli_plan_info *info,
 	return 0;
 }
 
-/* Put path in absolute form without "." components or repeated slashes;
- * ".." is kept, for the kernel to resolve. 0, or -1 when too long. */
-static int abs_clean(const char *path, char *out, size_t n)
+/* A directory is opened the way the library will open it, with the
+ * caller's permissions, so an unreadable one is named here and not at
+ * spawn. O_NONBLOCK: opening a FIFO must not wait for a writer. */
+static int check_dir(const char *path, char *err, size_t n)
 {
-	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_DIRECTORY);
 
-	if (path[0] != '/') {
-		if (!getcwd(out, n))
-			return -1;
-		len = strlen(out);
-	}
-	for (const char *c = path; *c;) {
-		const char *end = strchrnul(c, '/');
-		size_t k = (size_t)(end - c);
-
-		if (k && !(k == 1 && c[0] == '.')) {
-			if (len + 1 + k + 1 > n)
-				return -1;
-			if (!len || out[len - 1] != '/')
-				out[len++] = '/';
-			memcpy(out + len, c, k);
-			len += k;
-		}
-		c = *end ? end + 1 : end;
-	}
-	if (!len)
-		out[len++] = '/';
-	out[len] = '\0';
-	return 0;
-}
-
-/* The rest of path below workdir when path names something inside it (by
- * the workdir's path as given or as resolved), else NULL; *real is the
- * resolved workdir to free. */
-static const char *below_workdir(const char *path, const char *workdir,
-				 char *abs, char *dir, size_t n, char **real)
-{
-	const char *dirs[2];
-	size_t len;
-
-	*real = NULL;
-	if (!workdir || abs_clean(path, abs, n) < 0)
-		return NULL;
-	dirs[0] = abs_clean(workdir, dir, n) == 0 ? dir : NULL;
-	dirs[1] = *real = realpath(workdir, NULL);
-	for (int k = 0; k < 2; k++) {
-		len = dirs[k] ? strlen(dirs[k]) : 0;
-		if (len > 1 && !strncmp(abs, dirs[k], len) && abs[len] == '/' &&
-		    abs[len + 1])
-			return abs + len + 1;
-	}
-	return NULL;
-}
-
-int cli_open_host_file(const char *path, const char *workdir, int *fd_out,
-		       char *err, size_t n)
-{
-	int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-	char abs[PATH_MAX], dir[PATH_MAX], *real;
-	const char *rest = below_workdir(path, workdir, abs, dir, sizeof(abs), &real);
-	struct stat st;
-	int fd, e;
-
-	if (rest) {
-		struct open_how how = { .flags = (uint64_t)flags, .resolve =
-			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-		int wfd = open(real ? real : workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		fd = wfd < 0 ? -1 : (int)syscall(SYS_openat2, wfd, rest, &how, sizeof(how));
-		e = errno;
-		if (wfd >= 0)
-			close(wfd);
-	} else {
-		fd = open(path, flags);
-		e = errno;
-	}
-	free(real);
-	if (fd < 0 && rest && (e == ELOOP || e == EXDEV)) {
-		cli_format(err, n, "'%s' lies in the workdir and is reached through a "
-			   "symbolic link or '..' there, which an earlier run could "
-			   "have planted; name the file itself", path);
-		return CLI_BAD_HOST;
-	}
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		e = fd < 0 ? e : errno;
-		if (fd >= 0)
-			close(fd);
-		cli_format(err, n, "cannot open file '%s': %s", path, e == ENOSYS ?
-			   "this kernel has no openat2 (Linux 5.6)" : strerror(e));
-		return CLI_BAD_HOST;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		cli_format(err, n, "cannot use '%s' as a file: %s", path,
-			   S_ISDIR(st.st_mode) ? "it is a directory" : "it is not a regular "
-			   "file (a FIFO or a device could block every run)");
-		return CLI_BAD_HOST;
-	}
-	*fd_out = fd;
-	return 0;
-}
-
-/* The file is opened the way the library will open it, with the caller's
- * permissions, so an unreadable one is named here and not at spawn.
- * O_NONBLOCK: opening a FIFO must not wait for a writer. */
-static int check_readable(const char *path, bool want_dir, const char *workdir,
-			  char *err, size_t n)
-{
-	int fd, rc;
-
-	if (!want_dir) {
-		rc = cli_open_host_file(path, workdir, &fd, err, n);
-		if (rc == 0)
-			close(fd);
-		return rc;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_DIRECTORY);
 	if (fd < 0) {
 		cli_format(err, n, "cannot open directory '%s': %s", path,
 			   strerror(errno));
@@ -457,8 +343,19 @@ static int check_readable(const char *path, bool want_dir, const char *workdir,
 	return 0;
 }
 
-int cli_add_file_spec(rj_plan *plan, const char *spec, const char *workdir,
-		      char *err, size_t n)
+/* Does the library take box as a name in the workspace? Asked of the
+ * library itself, on a plan of its own, so that its rule is the only one. */
+static bool box_name_ok(const char *box)
+{
+	static const char *const argv[] = { "true", NULL };
+	rj_plan *scratch = rj_plan_new(argv);
+	bool ok = scratch && rj_plan_add_file(scratch, box, "", 0, 0644) == 0;
+
+	rj_plan_free(scratch);
+	return ok;
+}
+
+int cli_add_file_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 {
 	const char *colon = strchr(spec, ':');
 	char *host = strndup(spec, colon ? (size_t)(colon - spec) : strlen(spec));
@@ -471,11 +368,18 @@ int cli_add_file_spec(rj_plan *plan, const char *spec, const char *workdir,
 	if (!*host || !*box) {
 		cli_format(err, n, "expected HOST[:BOX] (a host file, and its path "
 			 "in the workspace), got '%s'", spec);
-		rc = CLI_BAD_FORM;
-	} else if ((rc = check_readable(host, false, workdir, err, n)) == 0) {
-		rc = rj_plan_add_host_file(plan, box, host);
-		if (rc < 0)
-			rc = cli_plan_failed(plan, rc, host, err, n);
+		free(host);
+		return CLI_BAD_FORM;
+	}
+	/* The library opens and reads the host file (beneath the plan's
+	 * workdir when it lies there) and checks BOX. Its -EINVAL is a
+	 * refused BOX (a usage error) or a host path that is not a regular
+	 * file, which CLI.md makes a setup_error like every host problem. */
+	rc = rj_plan_add_host_file(plan, box, host, RJ_MODE_KEEP_EXEC);
+	if (rc < 0) {
+		rc = cli_plan_failed(plan, rc, host, err, n);
+		if (rc == CLI_BAD_FORM && box_name_ok(box))
+			rc = CLI_BAD_HOST;
 	}
 	free(host);
 	return rc;
@@ -526,7 +430,7 @@ int cli_add_dir_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 			 "and an absolute path in the sandbox), got '%s'", spec);
 		return CLI_BAD_FORM;
 	}
-	rc = check_readable(host, true, NULL, err, n);
+	rc = check_dir(host, err, n);
 	if (rc)
 		return rc;
 	if (boxp) {
@@ -570,7 +474,7 @@ int cli_set_env_spec(rj_plan *plan, const char *spec, char *err, size_t n)
 
 int cli_set_workdir(rj_plan *plan, const char *dir, char *err, size_t n)
 {
-	int rc = check_readable(dir, true, NULL, err, n);
+	int rc = check_dir(dir, err, n);
 
 	if (rc)
 		return rc;
@@ -578,13 +482,15 @@ int cli_set_workdir(rj_plan *plan, const char *dir, char *err, size_t n)
 	return rc < 0 ? cli_plan_failed(plan, rc, dir, err, n) : 0;
 }
 
-int cli_set_stdin_file(rj_plan *plan, const char *path, const char *workdir,
-		       char *err, size_t n)
+int cli_set_stdin_file(rj_plan *plan, const char *path, char *err, size_t n)
 {
-	int rc = check_readable(path, false, workdir, err, n);
+	/* Every refusal is about the host file, so a setup_error (CLI.md), the
+	 * library's -EINVAL for one that is not a regular file included. */
+	int rc = rj_plan_set_stdin_file(plan, path);
 
-	if (rc)
-		return rc;
-	rc = rj_plan_set_stdin_file(plan, path);
-	return rc < 0 ? cli_plan_failed(plan, rc, path, err, n) : 0;
+	if (rc < 0) {
+		cli_plan_failed(plan, rc, path, err, n);
+		return CLI_BAD_HOST;
+	}
+	return 0;
 }

@@ -108,10 +108,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 }
 
 /* Apply one option to the plan: 0, CLI_BAD_FORM or CLI_BAD_HOST with err.
- * workdir is the run's, already applied. */
+ * The run's workdir is applied already. */
 static int apply_item(rj_plan *plan, struct cli_plan_info *info,
-		      const struct run_item *it, const char *workdir,
-		      char *err, size_t n)
+		      const struct run_item *it, char *err, size_t n)
 {
 	const struct cli_limit_spec *spec = limit_spec(it->opt->id);
 	uint64_t v;
@@ -123,9 +122,9 @@ static int apply_item(rj_plan *plan, struct cli_plan_info *info,
 	}
 	switch (it->opt->id) {
 	case OPT_STDIN:
-		return cli_set_stdin_file(plan, it->val, workdir, err, n);
+		return cli_set_stdin_file(plan, it->val, err, n);
 	case OPT_FILE:
-		return cli_add_file_spec(plan, it->val, workdir, err, n);
+		return cli_add_file_spec(plan, it->val, err, n);
 	case OPT_DIR:
 		return cli_add_dir_spec(plan, it->val, err, n);
 	case OPT_ENV:
@@ -321,8 +320,7 @@ static int build_plan(const struct run_args *a, rj_plan **out,
 
 		if (k == 0 && !a->workdir)
 			continue;
-		rc = k ? apply_item(plan, info, &a->items[k - 1], a->workdir, err,
-				    sizeof(err)) :
+		rc = k ? apply_item(plan, info, &a->items[k - 1], err, sizeof(err)) :
 			 cli_set_workdir(plan, a->workdir, err, sizeof(err));
 		if (rc == CLI_BAD_FORM) {
 			cli_error("%s: %s", name, err);

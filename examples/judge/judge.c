@@ -186,7 +186,8 @@ static rj_plan *make_plan(const struct judge *j, const struct job *job)
 		else
 			rc = path_join(src, sizeof(src), sol->dir, "a.out");
 		if (rc == 0)
-			rc = rj_plan_add_host_file(plan, sol->python ? "solution.py" : "a.out", src);
+			rc = rj_plan_add_host_file(plan, sol->python ? "solution.py" : "a.out", src,
+						   RJ_MODE_KEEP_EXEC);
 		if (rc == 0)
 			rc = rj_plan_set_stdin_file(plan, j->tests[job->test].input_path);
 		if (rc == 0)

@@ -217,7 +217,7 @@ Test(batch, the_plan_refuses_a_fifo_and_a_link_in_its_workdir, .timeout = 60)
 	cr_assert_eq(mkfifo(fifo, 0644), 0, "mkfifo: %s", strerror(errno));
 	cr_expect_eq(rj_plan_set_stdin_file(p, fifo), -EINVAL);
 	cr_expect(strstr(rj_plan_error(p), "not a regular file"), "%s", rj_plan_error(p));
-	cr_expect_eq(rj_plan_add_host_file(p, "in", fifo), -EINVAL);
+	cr_expect_eq(rj_plan_add_host_file(p, "in", fifo, RJ_MODE_KEEP_EXEC), -EINVAL);
 	cr_expect(strstr(rj_plan_error(p), "not a regular file"), "%s", rj_plan_error(p));
 	cr_expect(now_s() - t < 1, "refusing the FIFO took %.1f s", now_s() - t);
 
@@ -226,18 +226,123 @@ Test(batch, the_plan_refuses_a_fifo_and_a_link_in_its_workdir, .timeout = 60)
 	write_file(tfmt("%s/plain", w), "plain\n", 6, 0644);
 	cr_assert_eq(symlink(secret, tfmt("%s/data", w)), 0);
 	cr_assert_eq(rj_plan_set_workdir(p, w), 0);
-	cr_expect_eq(rj_plan_add_host_file(p, "a", tfmt("%s/data", w)), -ELOOP);
+	cr_expect_eq(rj_plan_add_host_file(p, "a", tfmt("%s/data", w), RJ_MODE_KEEP_EXEC), -ELOOP);
 	cr_expect(strstr(rj_plan_error(p), "symbolic link"), "%s", rj_plan_error(p));
-	cr_expect_eq(rj_plan_add_host_file(p, "b", tfmt("%s//./data", w)), -ELOOP);
+	cr_expect_eq(rj_plan_add_host_file(p, "b", tfmt("%s//./data", w), RJ_MODE_KEEP_EXEC),
+		-ELOOP);
 	cr_expect_eq(rj_plan_add_host_file(p, "c", tfmt("%s/../%s/data", w,
-		     strrchr(w, '/') + 1)), -EXDEV);
+		     strrchr(w, '/') + 1), RJ_MODE_KEEP_EXEC), -EXDEV);
 	cr_expect_eq(rj_plan_set_stdin_file(p, tfmt("%s/data", w)), -ELOOP);
-	cr_expect_eq(rj_plan_add_host_file(p, "d", tfmt("%s/plain", w)), 0, "%s",
+	cr_expect_eq(rj_plan_add_host_file(p, "d", tfmt("%s/plain", w), RJ_MODE_KEEP_EXEC), 0, "%s",
 		     rj_plan_error(p));
 	cr_expect_eq(rj_plan_set_stdin_file(p, tfmt("%s/plain", w)), 0, "%s",
 		     rj_plan_error(p));
 	/* Outside the workdir a link is the caller's own, followed. */
 	cr_assert_eq(symlink(secret, tpath("mine")), 0);
-	cr_expect_eq(rj_plan_add_host_file(p, "e", tpath("mine")), 0, "%s", rj_plan_error(p));
+	cr_expect_eq(rj_plan_add_host_file(p, "e", tpath("mine"), RJ_MODE_KEEP_EXEC),
+		0, "%s", rj_plan_error(p));
 	rj_plan_free(p);
+}
+
+/* ---- who refuses what: one reader and one name rule, the library's ---------- */
+
+/* `run --meta` after the --file or --stdin given: the exit status, stderr,
+ * and the --meta text (empty after a usage error, which has no result). */
+static const char *run_meta(struct proc *p, const char *opt, const char *val)
+{
+	const char *meta = tpath("meta.json");
+	size_t len;
+
+	unlink(meta);
+	RUN_CLI(p, 30, "--meta", meta, opt, val, "--", "/bin/true");
+	char *text = read_file(meta, &len);
+	return text ? tfmt("%s", text) : "";
+}
+
+/* CLI.md: a host file that cannot be used makes `run` a setup_error (a
+ * result, with stage host), while a workspace name the library refuses
+ * ("a//b", "./x", ...) is a usage error. The library says -EINVAL for
+ * both a FIFO and a bad name; the CLI must still tell them apart. */
+Test(batch, run_tells_a_refused_host_file_from_a_refused_name, .timeout = 90)
+{
+	const char *fifo = tpath("fifo"), *dir = tpath("dir"), *plain = tpath("plain");
+	static const char *const names[] = { "a//b", "./x", "a/./b", "x/", "../x", "/x" };
+	struct proc p;
+
+	cr_assert_eq(mkfifo(fifo, 0644), 0, "mkfifo: %s", strerror(errno));
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	write_file(plain, "plain\n", 6, 0644);
+	const char *const hosts[][3] = {
+		{ "--file", tfmt("%s:in", fifo), "not a regular file" },
+		{ "--file", tfmt("%s:in", dir), "directory" },
+		{ "--file", tfmt("%s:in", tpath("gone")), "No such file" },
+		{ "--stdin", fifo, "not a regular file" },
+		{ "--stdin", dir, "directory" },
+		{ "--stdin", "", "empty" },
+	};
+	for (size_t k = 0; k < sizeof hosts / sizeof *hosts; k++) {
+		const char *meta = run_meta(&p, hosts[k][0], hosts[k][1]);
+		const char *what = tfmt("%s '%s'", hosts[k][0], hosts[k][1]);
+
+		cr_expect_eq(p.status, 2, "%s: exit status %d", what, p.status);
+		cr_expect(strstr(err_text(&p), hosts[k][2]) && strstr(err_text(&p), hosts[k][0]),
+			  "%s: stderr %s", what, err_text(&p));
+		cr_expect(strstr(meta, "\"setup_error\"") && strstr(meta, hosts[k][2]),
+			  "%s: not a setup_error result: --meta \"%s\"", what, meta);
+		proc_free(&p);
+	}
+	for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+		const char *meta = run_meta(&p, "--file", tfmt("%s:%s", plain, names[k]));
+
+		cr_expect_eq(p.status, 2, "--file BOX %s: exit status %d", names[k], p.status);
+		cr_expect(strstr(err_text(&p), tfmt("'%s'", names[k])) &&
+			  strstr(err_text(&p), "--file"), "--file BOX %s: stderr %s", names[k],
+			  err_text(&p));
+		cr_expect_str_eq(meta, "", "--file BOX %s: a usage error wrote a result", names[k]);
+		proc_free(&p);
+	}
+}
+
+/* The same names in a job: refused whether the file comes from the host
+ * (with or without a mode) or inline; and a host file's explicit mode is
+ * the caller's, set-id bits included (CLI.md: "mode" as an octal string),
+ * as an inline file's is. */
+Test(batch, a_job_file_takes_the_librarys_names_and_any_mode, .timeout = 90)
+{
+	static const char *const names[] = { "a//b", "./x", "a/./b", "x/", "../x", "/x" };
+	const char *plain = tpath("plain");
+	const char *const specs[] = { tfmt("{\"path\": \"%s\"}", plain),
+		tfmt("{\"path\": \"%s\", \"mode\": \"0644\"}", plain), "{\"content\": \"x\"}" };
+	const char *lines[sizeof names / sizeof *names * 3 + 2];
+	size_t n = 0;
+	struct run r;
+
+	write_file(plain, "plain\n", 6, 0644);
+	for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+		for (size_t s = 0; s < 3; s++)
+			lines[n++] = tfmt("{\"id\": \"n%zu_%zu\", \"argv\": [\"/bin/true\"], "
+					  "\"files\": {\"%s\": %s}}", k, s, names[k], specs[s]);
+	lines[n++] = tfmt("{\"id\": \"modes\", \"argv\": [\"/usr/bin/stat\", \"-c\", \"%%a %%n\", "
+			  "\"s\", \"t\", \"k\"], \"files\": {\"s\": {\"path\": \"%s\", \"mode\": "
+			  "\"4755\"}, \"t\": {\"path\": \"%s\", \"mode\": \"1700\"}, \"k\": "
+			  "{\"path\": \"%s\"}}}", plain, plain, plain);
+	lines[n] = NULL;
+	write_jobs(tpath("jobs"), lines);
+
+	RUN(&r, NULL, 60, "-j", "2", tpath("jobs"));
+
+	cr_expect_eq(r.res.n, n);
+	for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+		for (size_t s = 0; s < 3; s++) {
+			json_t *o = result_id(&r.res, tfmt("n%zu_%zu", k, s));
+			const char *msg = jstr(o, "message");
+
+			expect_status(o, "invalid");
+			cr_expect(msg && strstr(msg, tfmt("files.%s", names[k])),
+				  "%s (spec %zu): message \"%s\"", names[k], s, msg);
+		}
+	json_t *o = result_id(&r.res, "modes");
+	expect_status(o, "ok");
+	expect_stdout(o, "4755 s\n1700 t\n644 k\n");
+	run_free(&r);
 }

@@ -60,7 +60,7 @@ rj_plan *prog_planv(const char *name, va_list args)
 	argv[n] = NULL;
 	rj_plan *p = cmd_plan(argv);
 	const char *host = prog_path(name);
-	int rc = rj_plan_add_host_file(p, name, host);
+	int rc = rj_plan_add_host_file(p, name, host, RJ_MODE_KEEP_EXEC);
 	cr_assert_eq(rc, 0, "rj_plan_add_host_file(%s): %s: %s", host, strerror(-rc),
 		     rj_plan_error(p));
 	return p;

@@ -130,7 +130,8 @@ Test(exit, segv_is_signaled_11)
 Test(exit, abort_is_signaled_6)
 {
 	rj_plan *p = PLAN("./abort");
-	cr_assert_eq(rj_plan_add_host_file(p, "abort", prog_path("abort")), 0, "%s", rj_plan_error(p));
+	cr_assert_eq(rj_plan_add_host_file(p, "abort", prog_path("abort"), RJ_MODE_KEEP_EXEC),
+		0, "%s", rj_plan_error(p));
 	struct rec r = run1(p, 0, 10000);
 
 	cr_assert_eq(r.res.status, RJ_STATUS_SIGNALED, "got %s: %s", rj_status_name(r.res.status),

@@ -168,7 +168,8 @@ Test(io, output_100mib_byte_exact)
 {
 	const uint64_t bytes = 100 * MiB;
 	rj_plan *p = PLAN("./pattern", "104857600", "424242");
-	cr_assert_eq(rj_plan_add_host_file(p, "pattern", prog_path("pattern")), 0, "%s",
+	cr_assert_eq(rj_plan_add_host_file(p, "pattern", prog_path("pattern"), RJ_MODE_KEEP_EXEC),
+		0, "%s",
 		     rj_plan_error(p));
 	set_limit(p, RJ_LIMIT_OUTPUT, 2 * bytes);
 	set_limit(p, RJ_LIMIT_WALL_TIME, 30000000);

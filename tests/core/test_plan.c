@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -72,11 +73,49 @@ Test(plan, host_file_paths_escaping_workspace_are_einval_with_message)
 	const char *host = prog_path("abort");
 
 	for (size_t i = 0; escaping[i]; i++) {
-		int r = rj_plan_add_host_file(p, escaping[i], host);
+		int r = rj_plan_add_host_file(p, escaping[i], host, RJ_MODE_KEEP_EXEC);
 		cr_assert_eq(r, -EINVAL, "rj_plan_add_host_file(\"%s\") = %d", escaping[i], r);
 		cr_assert_neq(rj_plan_error(p)[0], '\0', "no message for \"%s\"", escaping[i]);
 	}
-	cr_assert_eq(rj_plan_add_host_file(p, "bin/abort", host), 0, "%s", rj_plan_error(p));
+	cr_assert_eq(rj_plan_add_host_file(p, "bin/abort", host, RJ_MODE_KEEP_EXEC),
+		0, "%s", rj_plan_error(p));
+	rj_plan_free(p);
+}
+
+/* A host file's mode in the sandbox is the caller's (as for
+ * rj_plan_add_file, set-id bits included), or with RJ_MODE_KEEP_EXEC 0755
+ * or 0644 by the host file's executable bit and nothing else of its mode.
+ * A mode past 07777 is refused before the host file is read. */
+Test(plan, host_file_mode_is_the_callers_or_keeps_the_exec_bit)
+{
+	rj_plan *p = PLAN("/usr/bin/stat", "-c", "%a %n", "x", "plain", "mine", "suid");
+	const char *exe = prog_path("abort");
+	char plain[] = "/tmp/rj-plan-modeXXXXXX";
+	int fd = mkstemp(plain);
+
+	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+	cr_assert_eq(write(fd, "data\n", 5), 5);
+	cr_assert_eq(fchmod(fd, 0600), 0);
+	close(fd);
+	static const unsigned bad[] = { 010000, 0170644, RJ_MODE_KEEP_EXEC - 1 };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		cr_assert_eq(rj_plan_add_host_file(p, "bad", exe, bad[i]), -EINVAL, "mode %#o", bad[i]);
+		cr_assert_not_null(strstr(rj_plan_error(p), "mode"), "mode %#o: %s", bad[i],
+				   rj_plan_error(p));
+	}
+	/* Refused before the host file is opened: a missing one is not named. */
+	cr_assert_eq(rj_plan_add_host_file(p, "bad", "/nonexistent/x", 010000), -EINVAL);
+	cr_assert_eq(rj_plan_add_host_file(p, "x", exe, RJ_MODE_KEEP_EXEC), 0, "%s", rj_plan_error(p));
+	cr_assert_eq(rj_plan_add_host_file(p, "plain", plain, RJ_MODE_KEEP_EXEC), 0, "%s",
+		     rj_plan_error(p));
+	cr_assert_eq(rj_plan_add_host_file(p, "mine", plain, 0700), 0, "%s", rj_plan_error(p));
+	cr_assert_eq(rj_plan_add_host_file(p, "suid", exe, 04755), 0, "%s", rj_plan_error(p));
+	unlink(plain);
+
+	struct rec r = run1(p, 0, 10000);
+	cr_assert_eq(r.res.status, RJ_STATUS_OK, "%s", r.res.message);
+	cr_assert_str_eq(r.out, "755 x\n644 plain\n700 mine\n4755 suid\n");
+	rec_free(&r);
 	rj_plan_free(p);
 }
 

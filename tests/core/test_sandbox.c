@@ -68,7 +68,8 @@ Test(sandbox, environment_override_and_removal)
 Test(sandbox, only_stdio_fds_open)
 {
 	rj_plan *p = PLAN("./fds");
-	cr_assert_eq(rj_plan_add_host_file(p, "fds", prog_path("fds")), 0, "%s", rj_plan_error(p));
+	cr_assert_eq(rj_plan_add_host_file(p, "fds", prog_path("fds"), RJ_MODE_KEEP_EXEC),
+		0, "%s", rj_plan_error(p));
 	struct rec r = run1(p, 0, 10000);
 	cr_assert_eq(r.res.status, RJ_STATUS_OK, "%s (stderr: %s)", r.res.message, r.err);
 	cr_assert_str_eq(r.out, "0 1 2\n", "open fds in the sandbox: %s", r.out);

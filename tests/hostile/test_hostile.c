@@ -202,7 +202,8 @@ Test(hostile, writes_outside_the_workspace_never_reach_the_host, .timeout = 30)
 	}
 	argv[n] = NULL;
 	rj_plan *p = cmd_plan(argv);
-	cr_assert_eq(rj_plan_add_host_file(p, "writefile", RJ_TEST_PROGS "/writefile"), 0);
+	cr_assert_eq(rj_plan_add_host_file(p, "writefile", RJ_TEST_PROGS "/writefile",
+					   RJ_MODE_KEEP_EXEC), 0);
 	struct outcome o;
 	run_plan(p, &o);
 

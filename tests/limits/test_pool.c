@@ -257,7 +257,8 @@ Test(limits, figures_of_one_run_do_not_leak_into_the_next, .timeout = 60)
 	char host[1024];
 	snprintf(host, sizeof host, "%s/limits_touch", RJ_TEST_PROGS);
 	rj_plan *big = CMD_PLAN("./touch", "100");
-	cr_assert_eq(rj_plan_add_host_file(big, "touch", host), 0, "%s", rj_plan_error(big));
+	cr_assert_eq(rj_plan_add_host_file(big, "touch", host, RJ_MODE_KEEP_EXEC),
+		0, "%s", rj_plan_error(big));
 	rj_plan *small = CMD_PLAN("/bin/true");
 	for (int round = 0; round < 3; round++) {
 		run_on(ex, &o, big, "touch 100 MiB");
