@@ -1,4 +1,35 @@
-/* Private declarations shared by the library's files. */
+/* Private declarations shared by the library's files.
+ *
+ * The library, one concern per file (the public API is include/ringjail.h):
+ *
+ *   Describing a run
+ *     plan.c       the plan builder: setters that copy and validate early
+ *     policy.c     a plan's inputs (struct rj__inputs: defaults, copy,
+ *                  free) compiled into what the child replays
+ *     seccomp.c    the syscall filter, a table compiled with libseccomp
+ *     names.c      names of statuses, layers, limits, stages; rj_version
+ *   The executor and its loop
+ *     host.c       creating and freeing an executor: probing the host
+ *     executor.c   the io_uring loop: operations, completions, finishing
+ *     slots.c      the slot table, its ids and the ring's fixed files
+ *     spawn.c      the parent side of one spawn, up to clone3 and id maps
+ *     result.c     verdicts and accounting, with CLI.md's precedence
+ *     util.c       the monotonic clock, message formatting
+ *   The child side (built without sanitizers; raw system calls: sys.h)
+ *     child.c      clone3 to execve, as a table of contents
+ *     mounts.c     the mount namespace, the root, the workspace's files
+ *     lockdown.c   Landlock and the capability drop
+ *   What the host lends
+ *     cgroup.c     the per-executor pool of cgroups (cgroup_v1.c and
+ *                  cgroup_v2.c: what differs per version; cgroup_priv.h)
+ *     ids.c        host uids per sandbox in root mode, locked host-wide
+ *     net.c        network namespaces (pooled as root) and pasta
+ *     caps.c, landlock.c  the parent's probes of capabilities, Landlock
+ *   Kept workspaces (rj_plan_set_workdir)
+ *     workspace.c  which directories may be one, the lock, the mount
+ *     wsworker.c   the worker thread: disk accounting, hand-back
+ *     handback.c   the hand-back: ownership to the caller, set-id cleared
+ */
 #ifndef RJ_INTERNAL_H
 #define RJ_INTERNAL_H
 
