@@ -37,6 +37,9 @@ struct outcome {
 
 /* ---- plans ------------------------------------------------------------- */
 
+/* The folder of the suite's helper programs: the build's, or the copy
+ * named by RJ_TEST_PROGS (tests/common/as_nobody.sh --copy). */
+const char *progs_dir(void);
 /* The host path of the suite's helper program NAME; the test fails when
  * it is missing. The string lives until the next call. */
 const char *prog_path(const char *name);

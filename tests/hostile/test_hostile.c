@@ -202,7 +202,7 @@ Test(hostile, writes_outside_the_workspace_never_reach_the_host, .timeout = 30)
 	}
 	argv[n] = NULL;
 	rj_plan *p = cmd_plan(argv);
-	cr_assert_eq(rj_plan_add_host_file(p, "writefile", RJ_TEST_PROGS "/writefile",
+	cr_assert_eq(rj_plan_add_host_file(p, "writefile", prog_path("writefile"),
 					   RJ_MODE_KEEP_EXEC), 0);
 	struct outcome o;
 	run_plan(p, &o);
@@ -591,8 +591,9 @@ Test(hostile, setuid_binaries_gain_nothing, .timeout = 30)
 	rj_plan *p = cmd_plan(argv);
 	/* The euid helper as a setuid file of the workspace. */
 	struct stat st;
-	cr_assert_eq(stat(RJ_TEST_PROGS "/euid", &st), 0);
-	int fd = open(RJ_TEST_PROGS "/euid", O_RDONLY);
+	const char *euid = prog_path("euid");
+	cr_assert_eq(stat(euid, &st), 0);
+	int fd = open(euid, O_RDONLY);
 	char *bin = malloc((size_t)st.st_size);
 	cr_assert(fd >= 0 && bin && read(fd, bin, (size_t)st.st_size) == st.st_size);
 	close(fd);
@@ -625,8 +626,8 @@ Test(hostile, host_setuid_binary_gains_nothing, .timeout = 30)
 	cr_assert(mkdtemp(dir));
 	cr_assert_eq(chmod(dir, 0755), 0);
 	char cmd[512];
-	snprintf(cmd, sizeof cmd, "cp %s/euid %s/euid && chmod 04755 %s/euid",
-		 RJ_TEST_PROGS, dir, dir);
+	snprintf(cmd, sizeof cmd, "cp %s %s/euid && chmod 04755 %s/euid",
+		 prog_path("euid"), dir, dir);
 	cr_assert_eq(system(cmd), 0);
 	const char *argv[] = { "/bin/sh", "-c", "ls -ln /hostsuid/euid; /hostsuid/euid", NULL };
 	rj_plan *p = cmd_plan(argv);

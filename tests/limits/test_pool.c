@@ -254,10 +254,8 @@ Test(limits, figures_of_one_run_do_not_leak_into_the_next, .timeout = 60)
 	struct one o;
 	rj_executor *ex = executor_new(on_one, &o);
 	/* A program that touches 100 MiB and burns some CPU doing it ... */
-	char host[1024];
-	snprintf(host, sizeof host, "%s/limits_touch", RJ_TEST_PROGS);
 	rj_plan *big = CMD_PLAN("./touch", "100");
-	cr_assert_eq(rj_plan_add_host_file(big, "touch", host, RJ_MODE_KEEP_EXEC),
+	cr_assert_eq(rj_plan_add_host_file(big, "touch", prog_path("touch"), RJ_MODE_KEEP_EXEC),
 		0, "%s", rj_plan_error(big));
 	rj_plan *small = CMD_PLAN("/bin/true");
 	for (int round = 0; round < 3; round++) {
