@@ -30,6 +30,7 @@
  * window is microseconds, and the sandbox's own pid namespace init reaps its
  * processes, not us. */
 #include "cgroup_priv.h"
+#include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -271,42 +272,28 @@ static char *own_dir(const struct where *w)
 
 /* ---- pool parents and groups ------------------------------------------- */
 
-/* Pools left by executors whose process died without freeing them:
- * remove their groups where they are empty (a busy one stays). */
-static void sweep_dead(const char *base)
+/* A pool ("ringjail-PID-N") left by an executor whose process died
+ * without freeing it: remove its groups where they are empty (a busy one
+ * stays). */
+static void drop_pool(int base_fd, const char *name)
 {
-	DIR *d = opendir(base);
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		int pid;
-		unsigned n;
-		char *p;
-
-		if (sscanf(e->d_name, "ringjail-%d-%u", &pid, &n) != 2 || pid <= 0 ||
-		    pid == (int)getpid() || kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		if (asprintf(&p, "%s/%s", base, e->d_name) < 0)
-			continue;
-		DIR *g = opendir(p);
-		struct dirent *c;
-		while (g && (c = readdir(g)))
-			if (c->d_type == DT_DIR && c->d_name[0] >= '0' && c->d_name[0] <= '9')
-				unlinkat(dirfd(g), c->d_name, AT_REMOVEDIR);
-		if (g)
-			closedir(g);
-		rmdir(p);
-		free(p);
-	}
-	closedir(d);
+	int fd = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *g = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *c;
+	if (!g && fd >= 0)
+		close(fd);
+	while (g && (c = readdir(g)))
+		if (c->d_type == DT_DIR && c->d_name[0] >= '0' && c->d_name[0] <= '9')
+			unlinkat(dirfd(g), c->d_name, AT_REMOVEDIR);
+	if (g)
+		closedir(g);
+	unlinkat(base_fd, name, AT_REMOVEDIR);
 }
 
 int rj__cg_pool_make(struct rj__cgroups *cgs, int h, const char *base,
 		     unsigned *seq)
 {
-	sweep_dead(base);
+	rj__sweep_dead(base, "ringjail-", drop_pool);
 	for (int tries = 0; tries < 8; tries++) {
 		char *p;
 		int r, fd = -1;

@@ -14,7 +14,8 @@
  *     slots.c      the slot table, its ids and the ring's fixed files
  *     spawn.c      the parent side of one spawn, up to clone3 and id maps
  *     result.c     verdicts and accounting, with CLI.md's precedence
- *     util.c       the monotonic clock, message formatting
+ *     util.c       the monotonic clock, message formatting, sweeping
+ *                  what dead executors left
  *   The child side (built without sanitizers; raw system calls: sys.h)
  *     child.c      clone3 to execve, as a table of contents
  *     mounts.c     the mount namespace, the root, the workspace's files
@@ -283,5 +284,10 @@ int rj__walk(int dir_fd, uid_t owner, rj__visit_fn visit, void *ctx, uint64_t *e
 uint64_t rj__now_ns(void);
 int rj__fmt(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* What executors killed before they could free left in dir: for each entry
+ * named PREFIX<pid>-... whose pid is not ours and names no process,
+ * drop(dir's fd, the entry's name). */
+void rj__sweep_dead(const char *dir, const char *prefix,
+		    void (*drop)(int dir_fd, const char *name));
 
 #endif

@@ -1,8 +1,15 @@
-/* Small utilities of every part of the library: the monotonic clock and
- * message formatting. */
+/* Small utilities of every part of the library: the monotonic clock,
+ * message formatting, and the sweep of what dead executors left. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -34,4 +41,26 @@ int rj__fmt(char *buf, size_t len, const char *fmt, ...)
 		}
 	}
 	return n;
+}
+
+void rj__sweep_dead(const char *dir, const char *prefix,
+		    void (*drop)(int dir_fd, const char *name))
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t len = strlen(prefix);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		const char *at = e->d_name + len;
+		char *end;
+		if (strncmp(e->d_name, prefix, len) != 0)
+			continue;
+		long pid = strtol(at, &end, 10);
+		if (end == at || *end != '-' || pid <= 0 || pid > INT_MAX || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			drop(dirfd(d), e->d_name);
+	}
+	closedir(d);
 }

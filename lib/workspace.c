@@ -275,22 +275,11 @@ int rj__workdir_prepare(int dir_fd, uid_t box_uid, gid_t box_gid, uid_t *orig_ui
 	return fchown(dir_fd, box_uid, box_gid) < 0 ? -errno : 0;
 }
 
-/* Mount points left by executors that died without freeing (empty
- * directories named after their pid). */
-static void sweep_roots(const char *tmp)
+/* A mount point ("ringjail-root-PID-XXXXXX", empty) left by an executor
+ * that died without freeing it. */
+static void drop_root_dir(int tmp_fd, const char *name)
 {
-	DIR *d = opendir(tmp);
-	struct dirent *e;
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		int pid;
-		char rest[16];
-		if (sscanf(e->d_name, "ringjail-root-%d-%15s", &pid, rest) == 2 && pid > 0 &&
-		    pid != (int)getpid() && kill(pid, 0) < 0 && errno == ESRCH)
-			unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
-	}
-	closedir(d);
+	unlinkat(tmp_fd, name, AT_REMOVEDIR);
 }
 
 int rj__root_dir_make(char *out, size_t outlen)
@@ -298,7 +287,7 @@ int rj__root_dir_make(char *out, size_t outlen)
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || tmp[0] != '/')
 		tmp = "/tmp";
-	sweep_roots(tmp);
+	rj__sweep_dead(tmp, "ringjail-root-", drop_root_dir);
 	rj__fmt(out, outlen, "%s/ringjail-root-%d-XXXXXX", tmp, (int)getpid());
 	if (!mkdtemp(out))
 		return -errno;
