@@ -5,6 +5,7 @@
  * next change. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -296,13 +297,25 @@ int rj_plan_set_stdin_file(rj_plan *p, const char *path)
 	return 0;
 }
 
-int rj_plan_set_stdin_open(rj_plan *p, bool open_)
+/* The setters of one plain input: a flag or a number, nothing to check. */
+static int set_plain(rj_plan *p, size_t offset, const void *value, size_t len)
 {
 	if (!p)
 		return -EINVAL;
 	invalidate(p);
-	p->in.stdin_open = open_;
+	memcpy((char *)&p->in + offset, value, len);
 	return 0;
+}
+/* (the size check: a negative array size fails the build when the value
+ * and the field differ in size) */
+#define SET_PLAIN(p, field, value)                                          \
+	set_plain(p, offsetof(struct rj__inputs, field), &(value),          \
+		  sizeof(char[sizeof(((struct rj__inputs *)0)->field) ==    \
+			      sizeof(value) ? 1 : -1]) * sizeof(value))
+
+int rj_plan_set_stdin_open(rj_plan *p, bool open_)
+{
+	return SET_PLAIN(p, stdin_open, open_);
 }
 
 /* A workspace path: relative, no "..", no empty or "." components. */
@@ -556,20 +569,12 @@ uint64_t rj_plan_get_limit(const rj_plan *p, enum rj_limit l)
 
 int rj_plan_set_best_effort(rj_plan *p, bool on)
 {
-	if (!p)
-		return -EINVAL;
-	invalidate(p);
-	p->in.best_effort = on;
-	return 0;
+	return SET_PLAIN(p, best_effort, on);
 }
 
 int rj_plan_set_net(rj_plan *p, bool on)
 {
-	if (!p)
-		return -EINVAL;
-	invalidate(p);
-	p->in.net = on;
-	return 0;
+	return SET_PLAIN(p, net, on);
 }
 
 static int add_syscall(rj_plan *p, const char *name, int **v, size_t *n)
@@ -600,9 +605,5 @@ int rj_plan_deny_syscall(rj_plan *p, const char *name)
 
 int rj_plan_set_capture(rj_plan *p, size_t max)
 {
-	if (!p)
-		return -EINVAL;
-	invalidate(p);
-	p->in.capture = max;
-	return 0;
+	return SET_PLAIN(p, capture, max);
 }
