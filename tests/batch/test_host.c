@@ -256,7 +256,9 @@ static const char *run_meta(struct proc *p, const char *opt, const char *val)
 	unlink(meta);
 	RUN_CLI(p, 30, "--meta", meta, opt, val, "--", "/bin/true");
 	char *text = read_file(meta, &len);
-	return text ? tfmt("%s", text) : "";
+	const char *kept = text ? tfmt("%s", text) : "";
+	free(text);
+	return kept;
 }
 
 /* CLI.md: a host file that cannot be used makes `run` a setup_error (a
