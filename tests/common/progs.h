@@ -2,15 +2,18 @@
  * tiny, static, unbuffered reports on stdout (a program the filter kills,
  * or one killed at a limit, must have said how far it got), as
  * "what: OK value" or "what: ERRNO_NAME"; a millisecond sleep and the
- * program's own CPU time. */
+ * program's own CPU time; the address of an abstract unix socket. */
 #ifndef RJ_TESTS_PROGS_H
 #define RJ_TESTS_PROGS_H
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +59,17 @@ static double cpu_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The address of the abstract unix socket @name; returns its length. */
+__attribute__((unused))
+static socklen_t abstract_addr(struct sockaddr_un *su, const char *name)
+{
+	memset(su, 0, sizeof *su);
+	su->sun_family = AF_UNIX;
+	size_t len = strlen(name);
+	memcpy(su->sun_path + 1, name, len);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
 }
 
 #endif

@@ -6,21 +6,12 @@
 #include <sys/un.h>
 #include "progs.h"
 
-static socklen_t fill(struct sockaddr_un *su, const char *name)
-{
-	memset(su, 0, sizeof *su);
-	su->sun_family = AF_UNIX;
-	size_t len = strlen(name);
-	memcpy(su->sun_path + 1, name, len);
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 3)
 		return 2;
 	struct sockaddr_un su;
-	socklen_t len = fill(&su, argv[2]);
+	socklen_t len = abstract_addr(&su, argv[2]);
 	int fd = (int)report("socket", socket(AF_UNIX, SOCK_STREAM, 0));
 	if (fd < 0)
 		return 1;

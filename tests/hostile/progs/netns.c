@@ -16,15 +16,6 @@
 #define SO_NETNS_COOKIE 71
 #endif
 
-static socklen_t fill(struct sockaddr_un *su, const char *name)
-{
-	memset(su, 0, sizeof *su);
-	su->sun_family = AF_UNIX;
-	size_t len = strlen(name);
-	memcpy(su->sun_path + 1, name, len);
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
-}
-
 static void cookie(void)
 {
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -40,7 +31,7 @@ static void cookie(void)
 static int bind_name(const char *name)
 {
 	struct sockaddr_un su;
-	socklen_t len = fill(&su, name);
+	socklen_t len = abstract_addr(&su, name);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (report("bind", fd < 0 ? -1 : bind(fd, (struct sockaddr *)&su, len)) < 0)
 		return -1;
@@ -84,7 +75,7 @@ static void scan(const char *name)
 	fclose(f);
 	say("unix sockets: %d\nseen: %s\n", n, seen ? "yes" : "no");
 	struct sockaddr_un su;
-	socklen_t len = fill(&su, name);
+	socklen_t len = abstract_addr(&su, name);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	report("connect", fd < 0 ? -1 : connect(fd, (struct sockaddr *)&su, len));
 }
