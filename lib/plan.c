@@ -5,7 +5,6 @@
  * next change. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -297,25 +296,22 @@ int rj_plan_set_stdin_file(rj_plan *p, const char *path)
 	return 0;
 }
 
-/* The setters of one plain input: a flag or a number, nothing to check. */
-static int set_plain(rj_plan *p, size_t offset, const void *value, size_t len)
+/* The inputs of p, about to change (NULL without a plan): for the
+ * setters of a flag or a number, which have nothing to check. */
+static struct rj__inputs *edit(rj_plan *p)
 {
 	if (!p)
-		return -EINVAL;
+		return NULL;
 	invalidate(p);
-	memcpy((char *)&p->in + offset, value, len);
-	return 0;
+	return &p->in;
 }
-/* (the size check: a negative array size fails the build when the value
- * and the field differ in size) */
-#define SET_PLAIN(p, field, value)                                          \
-	set_plain(p, offsetof(struct rj__inputs, field), &(value),          \
-		  sizeof(char[sizeof(((struct rj__inputs *)0)->field) ==    \
-			      sizeof(value) ? 1 : -1]) * sizeof(value))
 
 int rj_plan_set_stdin_open(rj_plan *p, bool open_)
 {
-	return SET_PLAIN(p, stdin_open, open_);
+	struct rj__inputs *in = edit(p);
+	if (in)
+		in->stdin_open = open_;
+	return in ? 0 : -EINVAL;
 }
 
 /* A workspace path: relative, no "..", no empty or "." components. */
@@ -569,12 +565,18 @@ uint64_t rj_plan_get_limit(const rj_plan *p, enum rj_limit l)
 
 int rj_plan_set_best_effort(rj_plan *p, bool on)
 {
-	return SET_PLAIN(p, best_effort, on);
+	struct rj__inputs *in = edit(p);
+	if (in)
+		in->best_effort = on;
+	return in ? 0 : -EINVAL;
 }
 
 int rj_plan_set_net(rj_plan *p, bool on)
 {
-	return SET_PLAIN(p, net, on);
+	struct rj__inputs *in = edit(p);
+	if (in)
+		in->net = on;
+	return in ? 0 : -EINVAL;
 }
 
 static int add_syscall(rj_plan *p, const char *name, int **v, size_t *n)
@@ -605,5 +607,8 @@ int rj_plan_deny_syscall(rj_plan *p, const char *name)
 
 int rj_plan_set_capture(rj_plan *p, size_t max)
 {
-	return SET_PLAIN(p, capture, max);
+	struct rj__inputs *in = edit(p);
+	if (in)
+		in->capture = max;
+	return in ? 0 : -EINVAL;
 }
