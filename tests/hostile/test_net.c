@@ -63,30 +63,41 @@ static bool netns_pooled(void)
 	return ok;
 }
 
+static bool v4_default(const char *line)
+{
+	/* Destination 00000000 in the second column. */
+	char ifname[32];
+	unsigned long dst;
+	return sscanf(line, "%31s %lx", ifname, &dst) == 2 && dst == 0 && strcmp(ifname, "lo");
+}
+
+static bool v6_default(const char *line)
+{
+	/* ::/0: 32 zeros, then prefix length 00; the interface is the 10th. */
+	char dst[40], ifname[32];
+	unsigned plen;
+	return sscanf(line, "%32s %x %*s %*s %*s %*s %*s %*s %*s %31s", dst, &plen, ifname) == 3 &&
+	       plen == 0 && !strcmp(dst, "00000000000000000000000000000000") && strcmp(ifname, "lo");
+}
+
+/* Does a line of the file at path pass is()? */
+static bool any_line(const char *path, bool (*is)(const char *))
+{
+	char *text = read_text(path), *save = NULL;
+	bool any = false;
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l && !any; l = strtok_r(NULL, "\n", &save))
+		any = is(l);
+	free(text);
+	return any;
+}
+
 /* pasta copies the host's addresses and routes from the interface that
  * holds a default route, and refuses to start without one ("External
  * interface not usable"): a host with no network at all, such as
  * ../shared/vm/run-in-vm's guest, which has only loopback. */
 static bool host_has_default_route(void)
 {
-	char *v4 = read_text("/proc/net/route"), *v6 = read_text("/proc/net/ipv6_route");
-	bool any = false;
-	/* Destination 00000000 in the second column (v4); ::/0 is 32 zeros
-	 * then prefix length 00 at the start of a line (v6). */
-	for (char *l = v4; l && !any; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		char ifname[32];
-		unsigned long dst;
-		any = sscanf(l, "%31s %lx", ifname, &dst) == 2 && dst == 0 && strcmp(ifname, "lo");
-	}
-	for (char *l = v6; l && !any; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		char dst[40], ifname[32] = "";
-		unsigned plen;
-		any = sscanf(l, "%32s %x %*s %*s %*s %*s %*s %*s %*s %31s", dst, &plen, ifname) == 3 &&
-		      plen == 0 && !strcmp(dst, "00000000000000000000000000000000") && strcmp(ifname, "lo");
-	}
-	free(v4);
-	free(v6);
-	return any;
+	return any_line("/proc/net/route", v4_default) || any_line("/proc/net/ipv6_route", v6_default);
 }
 
 /* The outcome of a --net run on a host pasta has no interface to copy. */
